@@ -1,0 +1,174 @@
+/**
+ * The broker core: all MQTT state, no I/O, no timers. The transport attaches connections, hands
+ * it decoded packets, asks it to fill output buffers; the cli drives tick(now).
+ */
+import type { InboundPacket } from "../protocol/codec.ts";
+import { PacketWriter } from "../protocol/packet_writer.ts";
+import type { PublishOut } from "../protocol/publish_codec.ts";
+import { MqttError, RC } from "../protocol/reason_code.ts";
+import { type Client, type ClientSink, ClientState, createClient } from "./client.ts";
+import { type BrokerContext, type BrokerDeps, type BrokerOptions, DEFAULT_BROKER_OPTIONS } from "./context.ts";
+import { type EncodeScratch, fillOutput } from "./fill_output.ts";
+import { handleAck } from "./handle/ack.ts";
+import { handleConnect, refuseConnect } from "./handle/connect.ts";
+import { handleAuth, handleDisconnect, handlePingreq } from "./handle/control.ts";
+import { handlePublish } from "./handle/publish.ts";
+import { handleSubscribe, handleUnsubscribe } from "./handle/subscribe.ts";
+import { createMessage } from "./message.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { createRetainedStore } from "./retained.ts";
+import { publishMessage } from "./router.ts";
+import { detachClient, disconnectClient, tickSessions } from "./sessions.ts";
+import { createTopicTree } from "./topic_tree.ts";
+
+/** The broker as the transport and the cli see it. */
+export interface Broker {
+  readonly metrics: Metrics;
+  readonly options: BrokerOptions;
+  /** A new connection. */
+  attach(sink: ClientSink): Client;
+  /** A packet decoded from `c`. */
+  handle(c: Client, p: InboundPacket): void;
+  /** The transport could not decode `c`'s input: close it with the error's reason code. */
+  reject(c: Client, err: MqttError): void;
+  /** The connection closed (by the peer or the network). */
+  detach(c: Client): void;
+  /** Encodes `c`'s pending output into `w`; true when more could be sent right away. */
+  fill(c: Client, w: PacketWriter, budget: number): boolean;
+  /** Keep alive, will delays, session expiry. Call about once a second. */
+  tick(now: number): void;
+  /** Publishes a message from the broker itself (no session). */
+  publish(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean): void;
+  /** Applies new limits to existing and future connections. */
+  configure(opts: Partial<BrokerOptions>): void;
+  /** Shutting down: MQTT 5 clients get DISCONNECT 0x8B, everyone is closed [MQTT-3.14.2-1]. */
+  close(): void;
+  /** Counts for status output and tests. */
+  stats(): { clients: number; sessions: number; subscriptions: number; retained: number };
+}
+
+/** Creates a broker. `opts` override {@link DEFAULT_BROKER_OPTIONS}. */
+export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Broker {
+  const ctx: BrokerContext = {
+    opts: { ...DEFAULT_BROKER_OPTIONS, ...opts },
+    deps,
+    sessions: new Map(),
+    clients: new Set(),
+    tree: createTopicTree(),
+    retained: createRetainedStore(),
+    metrics: createMetrics(),
+    timed: new Set(),
+  };
+  const scratch: EncodeScratch = { out: _emptyOut(), tplWriter: new PacketWriter() };
+  let nextId = 1;
+  return {
+    metrics: ctx.metrics,
+    get options() {
+      return ctx.opts;
+    },
+    attach(sink) {
+      const c = createClient(nextId++, sink);
+      ctx.clients.add(c);
+      ctx.metrics.connectionsAccepted++;
+      c.deadline = deps.now() + 10_000 * ctx.opts.keepaliveMultiplier; // time allowed for CONNECT
+      return c;
+    },
+    handle(c, p) {
+      if (c.state === ClientState.Closed) return;
+      c.active = true;
+      try {
+        _dispatch(ctx, c, p);
+      } catch (e) {
+        if (!(e instanceof MqttError)) throw e;
+        this.reject(c, e);
+      }
+    },
+    reject(c, err) {
+      if (c.state === ClientState.Closed) return;
+      ctx.metrics.protocolErrors++;
+      deps.log.info(`Closing ${c.session?.clientId ?? c.sink.remoteAddress}: ${err.message}`);
+      if (c.state === ClientState.New) {
+        if (err.code === RC.UNSUPPORTED_PROTOCOL_VERSION) refuseConnect(ctx, c, err.code, err.message);
+        else detachClient(ctx, c);
+        c.sink.close();
+        return;
+      }
+      disconnectClient(ctx, c, err.code, err.message);
+    },
+    detach: (c) => detachClient(ctx, c),
+    fill: (c, w, budget) => fillOutput(ctx, c, w, budget, scratch),
+    tick(now) {
+      for (const c of ctx.clients) {
+        if (c.active) {
+          c.active = false;
+          if (c.keepaliveMs > 0) c.deadline = now + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
+        } else if (now >= c.deadline && (c.keepaliveMs > 0 || c.state === ClientState.New)) {
+          this.reject(c, new MqttError(RC.KEEP_ALIVE_TIMEOUT, "Keep alive timed out", "[MQTT-3.1.2-22]"));
+        }
+      }
+      tickSessions(ctx, now);
+    },
+    publish(topic, payload, qos, retain) {
+      const msg = createMessage(topic, payload, { qos, retain });
+      msg.owned = true;
+      publishMessage(ctx, msg);
+    },
+    configure(o) {
+      Object.assign(ctx.opts, o);
+    },
+    close() {
+      for (const c of [...ctx.clients]) disconnectClient(ctx, c, RC.SERVER_SHUTTING_DOWN, "The broker is shutting down");
+    },
+    stats: () => ({
+      clients: ctx.clients.size,
+      sessions: ctx.sessions.size,
+      subscriptions: ctx.tree.count,
+      retained: ctx.retained.count,
+    }),
+  };
+}
+
+function _dispatch(ctx: BrokerContext, c: Client, p: InboundPacket): void {
+  if (c.state === ClientState.New) {
+    if (p.cmd !== "connect") throw new MqttError(RC.PROTOCOL_ERROR, `${p.cmd} before CONNECT`, "[MQTT-3.1.0-1]");
+    handleConnect(ctx, c, p);
+    return;
+  }
+  switch (p.cmd) {
+    case "publish":
+      return handlePublish(ctx, c, p);
+    case "puback":
+    case "pubrec":
+    case "pubrel":
+    case "pubcomp":
+      return handleAck(c, p);
+    case "subscribe":
+      return handleSubscribe(ctx, c, p);
+    case "unsubscribe":
+      return handleUnsubscribe(ctx, c, p);
+    case "pingreq":
+      return handlePingreq(c);
+    case "disconnect":
+      return handleDisconnect(ctx, c, p);
+    case "auth":
+      return handleAuth(ctx, c);
+    case "connect":
+      throw new MqttError(RC.PROTOCOL_ERROR, "Second CONNECT", "[MQTT-3.1.0-2]");
+  }
+}
+
+function _emptyOut(): PublishOut {
+  return {
+    topic: "",
+    payload: Buffer.alloc(0),
+    qos: 0,
+    retain: false,
+    dup: false,
+    messageId: 0,
+    v5: false,
+    props: null,
+    expiry: -1,
+    alias: 0,
+    subIds: null,
+  };
+}

@@ -1,0 +1,45 @@
+/** PUBACK, PUBREC, PUBREL and PUBCOMP from a client. */
+import type { AckPacket } from "../../protocol/codec.ts";
+import { RC } from "../../protocol/reason_code.ts";
+import { ackItem, type Client, sendCtrl } from "../client.ts";
+
+const PUBREL = 6;
+const PUBCOMP = 7;
+
+/** Advances the QoS 1/2 flows; an unknown packet identifier is answered as the spec says and otherwise ignored. */
+export function handleAck(c: Client, p: AckPacket): void {
+  const s = c.session!;
+  const id = p.messageId;
+  const v5 = c.version === 5;
+  switch (p.cmd) {
+    case "puback": {
+      const f = s.inflight.get(id);
+      if (f !== undefined && f.qos === 1) s.inflight.delete(id);
+      break;
+    }
+    case "pubrec": {
+      const f = s.inflight.get(id);
+      if (f === undefined || f.qos !== 2) {
+        sendCtrl(c, ackItem(PUBREL, id, v5 ? RC.PACKET_IDENTIFIER_NOT_FOUND : 0));
+        return;
+      }
+      if (p.reasonCode >= 0x80) s.inflight.delete(id); // the flow ends here [MQTT-4.3.3-4]
+      else {
+        f.state = 2;
+        sendCtrl(c, ackItem(PUBREL, id));
+      }
+      break;
+    }
+    case "pubcomp": {
+      const f = s.inflight.get(id);
+      if (f !== undefined && f.state === 2) s.inflight.delete(id);
+      break;
+    }
+    case "pubrel": {
+      const known = s.rxQos2.delete(id);
+      sendCtrl(c, ackItem(PUBCOMP, id, known || !v5 ? 0 : RC.PACKET_IDENTIFIER_NOT_FOUND));
+      return;
+    }
+  }
+  if (s.queue.length > 0) c.sink.wake(); // the send quota opened
+}

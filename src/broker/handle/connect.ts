@@ -1,0 +1,142 @@
+/**
+ * CONNECT, in the order the spec gives: validate, refuse what is not supported, settle the client
+ * identifier and keep alive, open the session, record the will, answer CONNACK.
+ */
+import type { IConnectPacket, MqttPacket } from "../../protocol/codec.ts";
+import { encodeMessageProps } from "../../protocol/properties.ts";
+import { MqttError, RC, toV3ConnackCode } from "../../protocol/reason_code.ts";
+import { isValidTopicName } from "../../protocol/topic.ts";
+import { isCleanString, isValidUtf8 } from "../../protocol/utf8.ts";
+import { type Client, ClientState, sendCtrl } from "../client.ts";
+import type { BrokerContext } from "../context.ts";
+import { NEVER_EXPIRES } from "../session.ts";
+import { openSession } from "../sessions.ts";
+import type { WillSpec } from "../will.ts";
+
+type ConnectIn = IConnectPacket & { raw?: Buffer };
+
+/** Handles the first packet of a connection. */
+export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void {
+  const v = p.protocolVersion ?? 4;
+  c.version = v;
+  const problem = _validate(p, v);
+  if (problem !== null) {
+    // MQTT 3 has no CONNACK code for a malformed CONNECT: close without one [MQTT-3.1.4-1].
+    if (v === 5 || problem.code === RC.CLIENT_IDENTIFIER_NOT_VALID) refuseConnect(ctx, c, problem.code, problem.message);
+    else c.sink.close();
+    return;
+  }
+  const props = p.properties ?? {};
+  if (v === 5 && props.authenticationMethod !== undefined) {
+    refuseConnect(ctx, c, RC.BAD_AUTHENTICATION_METHOD, "No authentication method is configured");
+    return;
+  }
+  let clientId = p.clientId;
+  let assigned: string | undefined;
+  if (clientId === "") {
+    if (v === 3 || (v === 4 && !p.clean)) {
+      refuseConnect(ctx, c, RC.CLIENT_IDENTIFIER_NOT_VALID, "Empty client identifier needs a clean session [MQTT-3.1.3-8]");
+      return;
+    }
+    clientId = assigned = `auto-${ctx.deps.now().toString(36)}-${c.id}`;
+  }
+  const keepalive = _keepalive(ctx, c, p.keepalive ?? 0);
+  if (keepalive < 0) return;
+  const cleanStart = p.clean ?? true;
+  const expiry = v === 5 ? props.sessionExpiryInterval ?? 0 : cleanStart ? 0 : NEVER_EXPIRES;
+  c.state = ClientState.Connected;
+  c.username = p.username;
+  _applyClientLimits(ctx, c, p);
+  const present = openSession(ctx, c, clientId, cleanStart, expiry);
+  c.session!.will = _will(p);
+  c.keepaliveMs = keepalive * 1000;
+  c.deadline = ctx.deps.now() + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
+  sendCtrl(c, _connack(ctx, c, present, assigned, keepalive !== (p.keepalive ?? 0) ? keepalive : -1));
+  ctx.deps.log.debug(`Client ${clientId} connected (MQTT level ${v}, session present ${present})`);
+}
+
+/** Answers CONNACK with a failure code and closes [MQTT-3.2.2-6]. */
+export function refuseConnect(ctx: BrokerContext, c: Client, code: number, reason: string): void {
+  const p: MqttPacket = { cmd: "connack", sessionPresent: false, reasonCode: code, returnCode: toV3ConnackCode(code) };
+  if (c.version === 5) p.properties = { reasonString: reason };
+  if (c.version === 0) c.version = 4;
+  ctx.deps.log.info(`Refused a connection from ${c.sink.remoteAddress}: ${reason}`);
+  sendCtrl(c, p);
+  c.sink.close();
+}
+
+function _validate(p: ConnectIn, v: number): MqttError | null {
+  const raw = p.raw ?? Buffer.alloc(0);
+  if (!isCleanString(p.clientId, raw)) {
+    return new MqttError(RC.CLIENT_IDENTIFIER_NOT_VALID, "Client identifier is not valid UTF-8", "[MQTT-1.5.4-1]");
+  }
+  if (p.username !== undefined && !isCleanString(p.username, raw)) {
+    return new MqttError(RC.MALFORMED_PACKET, "User name is not valid UTF-8", "[MQTT-1.5.4-1]");
+  }
+  if (v < 5 && p.password !== undefined && p.username === undefined) {
+    return new MqttError(RC.MALFORMED_PACKET, "Password without user name", "[MQTT-3.1.2-22]");
+  }
+  const props = p.properties;
+  if (props?.receiveMaximum === 0) return new MqttError(RC.PROTOCOL_ERROR, "Receive Maximum 0", "[MQTT-3.1.2-18]");
+  if (props?.maximumPacketSize === 0) return new MqttError(RC.PROTOCOL_ERROR, "Maximum Packet Size 0", "[MQTT-3.1.2-24]");
+  const w = p.will;
+  if (w !== undefined) {
+    if (!isValidTopicName(w.topic) || !isCleanString(w.topic, raw)) {
+      return new MqttError(RC.TOPIC_NAME_INVALID, "Will topic is not a valid topic name", "[MQTT-3.1.3-11]");
+    }
+    const payload = typeof w.payload === "string" ? Buffer.from(w.payload) : w.payload;
+    if (w.properties?.payloadFormatIndicator === true && !isValidUtf8(payload)) {
+      return new MqttError(RC.PAYLOAD_FORMAT_INVALID, "Will payload is not UTF-8 as its format indicator says");
+    }
+  }
+  return null;
+}
+
+/** Returns the keep alive granted, or -1 after refusing the connection. */
+function _keepalive(ctx: BrokerContext, c: Client, asked: number): number {
+  const max = ctx.opts.maxKeepalive;
+  if (asked <= max && (asked > 0 || max >= 65535)) return asked;
+  if (c.version === 5) return max; // told to the client as Server Keep Alive [MQTT-3.2.2-21]
+  if (asked === 0) return 0;
+  // MQTT 3 cannot be told a smaller keep alive; Mosquitto refuses the same way.
+  refuseConnect(ctx, c, RC.CLIENT_IDENTIFIER_NOT_VALID, `Keep alive ${asked} s exceeds the maximum of ${max} s`);
+  return -1;
+}
+
+function _applyClientLimits(ctx: BrokerContext, c: Client, p: ConnectIn): void {
+  const props = p.properties ?? {};
+  c.sendWindow = Math.min(props.receiveMaximum ?? 65535, ctx.opts.maxInflight);
+  c.maxPacketSize = props.maximumPacketSize ?? 268435460;
+  c.aliasMaxOut = props.topicAliasMaximum ?? 0;
+  c.aliasOut = c.aliasMaxOut > 0 ? new Map() : null;
+  c.problemInfo = props.requestProblemInformation !== false;
+}
+
+function _will(p: ConnectIn): WillSpec | null {
+  const w = p.will;
+  if (w === undefined) return null;
+  const payload = typeof w.payload === "string" ? Buffer.from(w.payload) : Buffer.from(w.payload);
+  const { willDelayInterval, messageExpiryInterval, ...forwarded } = w.properties ?? {};
+  return {
+    topic: w.topic,
+    payload,
+    qos: w.qos ?? 0,
+    retain: w.retain ?? false,
+    props: p.protocolVersion === 5 ? encodeMessageProps(forwarded) : null,
+    expiry: messageExpiryInterval ?? -1,
+    delay: willDelayInterval ?? 0,
+  };
+}
+
+function _connack(ctx: BrokerContext, c: Client, present: boolean, assigned: string | undefined, serverKa: number): MqttPacket {
+  const p: MqttPacket = { cmd: "connack", sessionPresent: present, reasonCode: 0, returnCode: 0 };
+  if (c.version !== 5) return p;
+  const o = ctx.opts;
+  const props: NonNullable<typeof p.properties> = { topicAliasMaximum: o.topicAliasMaximum };
+  if (o.maxInflight < 65535) props.receiveMaximum = o.maxInflight;
+  if (o.maxPacketSize < 268435455) props.maximumPacketSize = o.maxPacketSize;
+  if (assigned !== undefined) props.assignedClientIdentifier = assigned;
+  if (serverKa >= 0) props.serverKeepAlive = serverKa;
+  p.properties = props;
+  return p;
+}

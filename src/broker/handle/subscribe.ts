@@ -1,0 +1,101 @@
+/** SUBSCRIBE and UNSUBSCRIBE: validate, add/replace/remove, acknowledge, send retained messages. */
+import type { ISubscribePacket, IUnsubscribePacket, MqttPacket } from "../../protocol/codec.ts";
+import { MqttError, RC } from "../../protocol/reason_code.ts";
+import { isValidTopicFilter, parseSharedFilter } from "../../protocol/topic.ts";
+import { isCleanString } from "../../protocol/utf8.ts";
+import { type Client, sendCtrl } from "../client.ts";
+import type { BrokerContext } from "../context.ts";
+import { deliver } from "../router.ts";
+import type { Session, Subscription } from "../session.ts";
+
+type Raw = { raw?: Buffer };
+type SubscriptionIn = ISubscribePacket["subscriptions"][number];
+
+/** Handles SUBSCRIBE. Throws MqttError for a protocol violation. */
+export function handleSubscribe(ctx: BrokerContext, c: Client, p: ISubscribePacket & Raw): void {
+  const s = c.session!;
+  const v5 = c.version === 5;
+  const subId = v5 ? _subscriptionId(p) : 0;
+  const raw = p.raw ?? Buffer.alloc(0);
+  const granted: number[] = [];
+  const added: [Subscription, boolean][] = [];
+  for (const req of p.subscriptions) {
+    if (!isCleanString(req.topic, raw)) throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
+    const sub = _subscribeOne(ctx, s, req, subId, v5);
+    if (typeof sub === "number") granted.push(sub);
+    else {
+      granted.push(sub[0].qos);
+      added.push(sub);
+    }
+  }
+  sendCtrl(c, { cmd: "suback", messageId: p.messageId ?? 0, granted });
+  const now = ctx.deps.now();
+  for (const [sub, isNew] of added) {
+    // Retain Handling 0: always, 1: only for a new subscription, 2: never; never to shared ones [MQTT-3.3.1-9..11]
+    if (sub.group !== null || sub.rh === 2 || (sub.rh === 1 && !isNew)) continue;
+    for (const m of ctx.retained.match(sub.filter, now)) {
+      deliver(ctx, s, m, Math.min(m.qos, sub.qos), true, sub.subId > 0 ? [sub.subId] : null);
+    }
+  }
+}
+
+function _subscriptionId(p: ISubscribePacket): number {
+  const id = p.properties?.subscriptionIdentifier as number | number[] | undefined;
+  if (id === undefined) return 0;
+  if (typeof id !== "number" || id === 0) {
+    throw new MqttError(RC.PROTOCOL_ERROR, "Subscription Identifier must be one number from 1", "[MQTT-3.8.2-1]");
+  }
+  return id;
+}
+
+/** Returns the failure reason code, or the subscription and whether it is new. */
+function _subscribeOne(ctx: BrokerContext, s: Session, req: SubscriptionIn, subId: number, v5: boolean): number | [Subscription, boolean] {
+  const fail = v5 ? RC.TOPIC_FILTER_INVALID : 0x80;
+  const shared = parseSharedFilter(req.topic);
+  if (shared === null) return fail;
+  if (shared !== undefined && req.nl === true) {
+    throw new MqttError(RC.PROTOCOL_ERROR, "No Local on a shared subscription", "[MQTT-3.8.3-4]");
+  }
+  const filter = shared === undefined ? req.topic : shared.filter;
+  if (!isValidTopicFilter(filter)) return fail;
+  const old = s.subs.get(req.topic);
+  if (old !== undefined) ctx.tree.remove(old); // replaced, keeping its queue position [MQTT-3.8.4-3]
+  const sub: Subscription = old ?? {
+    session: s,
+    filter,
+    group: shared?.group ?? null,
+    qos: 0,
+    noLocal: false,
+    rap: false,
+    rh: 0,
+    subId: 0,
+  };
+  sub.qos = req.qos;
+  sub.noLocal = v5 && req.nl === true;
+  sub.rap = v5 && req.rap === true;
+  sub.rh = v5 ? req.rh ?? 0 : 0;
+  sub.subId = subId;
+  s.subs.set(req.topic, sub);
+  ctx.tree.add(sub);
+  return [sub, old === undefined];
+}
+
+/** Handles UNSUBSCRIBE; MQTT 5 gets a reason code per filter. */
+export function handleUnsubscribe(ctx: BrokerContext, c: Client, p: IUnsubscribePacket & Raw): void {
+  const s = c.session!;
+  const raw = p.raw ?? Buffer.alloc(0);
+  const codes: number[] = [];
+  for (const filter of p.unsubscriptions) {
+    if (!isCleanString(filter, raw)) throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
+    const sub = s.subs.get(filter);
+    if (sub === undefined) {
+      codes.push(RC.NO_SUBSCRIPTION_EXISTED);
+      continue;
+    }
+    ctx.tree.remove(sub);
+    s.subs.delete(filter);
+    codes.push(RC.SUCCESS);
+  }
+  const ack: MqttPacket = { cmd: "unsuback", messageId: p.messageId ?? 0, granted: codes };
+  sendCtrl(c, ack);
+}

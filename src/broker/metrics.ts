@@ -1,0 +1,35 @@
+/** Plain counters; nothing on the hot path does more than increment them. */
+
+/** Broker-wide counters. */
+export interface Metrics {
+  connectionsAccepted: number;
+  messagesReceived: number;
+  messagesSent: number;
+  /** Deliveries dropped because a session queue was full (`mqtt.max_mqueue_len`). */
+  droppedQueueFull: number;
+  /** Deliveries dropped because they exceeded the client's Maximum Packet Size [MQTT-3.1.2-25]. */
+  droppedTooLarge: number;
+  /** Deliveries dropped because their Message Expiry Interval passed while queued. */
+  droppedExpired: number;
+  /** QoS 0 messages not queued for an offline session. */
+  droppedOffline: number;
+  willsPublished: number;
+  sessionsExpired: number;
+  protocolErrors: number;
+}
+
+/** All counters at zero. */
+export function createMetrics(): Metrics {
+  return {
+    connectionsAccepted: 0,
+    messagesReceived: 0,
+    messagesSent: 0,
+    droppedQueueFull: 0,
+    droppedTooLarge: 0,
+    droppedExpired: 0,
+    droppedOffline: 0,
+    willsPublished: 0,
+    sessionsExpired: 0,
+    protocolErrors: 0,
+  };
+}

@@ -1,0 +1,93 @@
+/** Retained messages in a trie of topic levels, so a wildcard subscribe visits only what matches. */
+import type { Message } from "./message.ts";
+
+interface Node {
+  children: Map<string, Node>;
+  msg: Message | null;
+}
+
+function _node(): Node {
+  return { children: new Map(), msg: null };
+}
+
+/** Creates an empty retained-message store. */
+export function createRetainedStore(): RetainedStore {
+  return new RetainedStore();
+}
+
+/** Retained messages keyed by topic. */
+export class RetainedStore {
+  private root = _node();
+  /** Number of retained messages. */
+  count = 0;
+
+  /** Stores `msg` as the retained message of its topic, replacing the previous one [MQTT-3.3.1-5]. */
+  set(msg: Message): void {
+    let node = this.root;
+    for (const level of msg.topic.split("/")) {
+      let child = node.children.get(level);
+      if (child === undefined) node.children.set(level, (child = _node()));
+      node = child;
+    }
+    if (node.msg === null) this.count++;
+    node.msg = msg;
+  }
+
+  /** Removes the retained message of `topic` [MQTT-3.3.1-6]. */
+  delete(topic: string): void {
+    const levels = topic.split("/");
+    const path: Node[] = [this.root];
+    for (const level of levels) {
+      const child = path[path.length - 1]!.children.get(level);
+      if (child === undefined) return;
+      path.push(child);
+    }
+    const node = path[path.length - 1]!;
+    if (node.msg === null) return;
+    node.msg = null;
+    this.count--;
+    for (let d = levels.length; d > 0; d--) {
+      const n = path[d]!;
+      if (n.msg !== null || n.children.size > 0) break;
+      path[d - 1]!.children.delete(levels[d - 1]!);
+    }
+  }
+
+  /** Retained messages matching `filter`, dropping those expired at `now` (ms). */
+  match(filter: string, now: number): Message[] {
+    const out: Message[] = [];
+    _walk(this.root, filter.split("/"), 0, out);
+    const live = out.filter((m) => m.expiresAt === 0 || m.expiresAt > now);
+    if (live.length !== out.length) for (const m of out) if (m.expiresAt !== 0 && m.expiresAt <= now) this.delete(m.topic);
+    return live;
+  }
+}
+
+function _all(node: Node, out: Message[], skipDollar: boolean): void {
+  if (node.msg !== null) out.push(node.msg);
+  for (const [level, child] of node.children) {
+    if (skipDollar && level.charCodeAt(0) === 0x24) continue;
+    _all(child, out, false);
+  }
+}
+
+function _walk(node: Node, levels: string[], i: number, out: Message[]): void {
+  if (i === levels.length) {
+    if (node.msg !== null) out.push(node.msg);
+    return;
+  }
+  const level = levels[i]!;
+  if (level === "#") {
+    _all(node, out, i === 0); // [MQTT-4.7.2-1]
+    return;
+  }
+  if (level === "+") {
+    for (const [name, child] of node.children) {
+      if (i === 0 && name.charCodeAt(0) === 0x24) continue;
+      _walk(child, levels, i + 1, out);
+    }
+    return;
+  }
+  const child = node.children.get(level);
+  if (child !== undefined) _walk(child, levels, i + 1, out);
+}

@@ -1,0 +1,91 @@
+/**
+ * route(message): match the tree once, pick one member per share group, apply No Local and the
+ * QoS downgrade, append to each target's bounded queue and wake its connection.
+ */
+import type { BrokerContext } from "./context.ts";
+import { type Message, ownPayload } from "./message.ts";
+import type { Session, Subscription } from "./session.ts";
+import { mergeTargets, type SharedGroup, type Target } from "./topic_tree.ts";
+
+/** Stores or clears the retained copy, then routes. Returns the number of sessions it went to. */
+export function publishMessage(ctx: BrokerContext, msg: Message): number {
+  if (msg.retain) {
+    if (msg.payload.length === 0) ctx.retained.delete(msg.topic);
+    else {
+      ownPayload(msg);
+      ctx.retained.set(msg);
+    }
+  }
+  return route(ctx, msg);
+}
+
+/** Delivers `msg` to every matching subscription. Returns the number of sessions it went to. */
+export function route(ctx: BrokerContext, msg: Message): number {
+  const m = ctx.tree.match(msg.topic);
+  const targets = m.targets;
+  let n = 0;
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i]!;
+    if (t.noLocal && t.session === msg.origin) {
+      n += _routeNoLocal(ctx, t, msg);
+      continue;
+    }
+    deliver(ctx, t.session, msg, t.qos < msg.qos ? t.qos : msg.qos, t.rap && msg.retain, t.subIds);
+    n++;
+  }
+  const groups = m.groups;
+  for (let i = 0; i < groups.length; i++) {
+    const sub = _pick(groups[i]!);
+    deliver(ctx, sub.session, msg, Math.min(sub.qos, msg.qos), sub.rap && msg.retain, sub.subId > 0 ? [sub.subId] : null);
+    n++;
+  }
+  return n;
+}
+
+/** The publisher is among the subscribers and some of its matching subscriptions have No Local [MQTT-3.8.3-3]. */
+function _routeNoLocal(ctx: BrokerContext, t: Target, msg: Message): number {
+  const rest = mergeTargets(t.subs.filter((s) => !s.noLocal));
+  const r = rest[0];
+  if (r === undefined) return 0;
+  deliver(ctx, r.session, msg, Math.min(r.qos, msg.qos), r.rap && msg.retain, r.subIds);
+  return 1;
+}
+
+/** Round-robin over the group's members, preferring connected ones [MQTT-4.8.2-3]. */
+function _pick(g: SharedGroup): Subscription {
+  const n = g.subs.length;
+  for (let k = 0; k < n; k++) {
+    const sub = g.subs[(g.next + k) % n]!;
+    if (sub.session.client !== null) {
+      g.next = (g.next + k + 1) % n;
+      return sub;
+    }
+  }
+  const sub = g.subs[g.next % n]!;
+  g.next = (g.next + 1) % n;
+  return sub;
+}
+
+/** Queues one delivery for `s`; QoS 0 is not kept for offline sessions. */
+export function deliver(
+  ctx: BrokerContext,
+  s: Session,
+  msg: Message,
+  qos: number,
+  retain: boolean,
+  subIds: readonly number[] | null,
+): void {
+  const c = s.client;
+  if (c === null) {
+    if (qos === 0) {
+      ctx.metrics.droppedOffline++;
+      return;
+    }
+    ownPayload(msg);
+  } else if (c.sink.blocked) ownPayload(msg);
+  if (!s.queue.push(msg, qos, retain, subIds)) {
+    ctx.metrics.droppedQueueFull++;
+    return;
+  }
+  if (c !== null) c.sink.wake();
+}

@@ -1,0 +1,42 @@
+/** Will messages: published on an abnormal end of the connection, after the Will Delay Interval. */
+import type { BrokerContext } from "./context.ts";
+import { createMessage } from "./message.ts";
+import { publishMessage } from "./router.ts";
+import type { Session } from "./session.ts";
+
+/** A will as given in CONNECT. */
+export interface WillSpec {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  props: Buffer | null;
+  /** Message Expiry Interval in seconds, -1 when none. */
+  expiry: number;
+  /** Will Delay Interval in seconds. */
+  delay: number;
+}
+
+/** The connection ended without a normal DISCONNECT: publish the will now or when its delay passes. */
+export function scheduleWill(ctx: BrokerContext, s: Session): void {
+  if (s.will === null) return;
+  if (s.will.delay === 0) {
+    publishWill(ctx, s);
+    return;
+  }
+  s.willAt = ctx.deps.now() + s.will.delay * 1000;
+  ctx.timed.add(s);
+}
+
+/** Publishes and forgets the session's will [MQTT-3.1.2-8]. */
+export function publishWill(ctx: BrokerContext, s: Session): void {
+  const w = s.will;
+  s.will = null;
+  s.willAt = 0;
+  if (w === null) return;
+  const expiresAt = w.expiry >= 0 ? ctx.deps.now() + w.expiry * 1000 : 0;
+  const msg = createMessage(w.topic, w.payload, { qos: w.qos, retain: w.retain, props: w.props, expiresAt, origin: s });
+  msg.owned = true;
+  ctx.metrics.willsPublished++;
+  publishMessage(ctx, msg);
+}

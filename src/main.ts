@@ -1,0 +1,10 @@
+/** Entry point: pick the runtime adapter, run the cli. The only place that exits the process. */
+import process from "node:process";
+import { runCli } from "./cli/cli.ts";
+import { createNodeRuntime } from "./runtime/node_runtime.ts";
+
+const code = await runCli(process.argv.slice(2), createNodeRuntime(), {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+});
+process.exit(code);

@@ -1,0 +1,187 @@
+/**
+ * Per-connection decoder (push bytes, pull packets) and the encoder for the packets that are not on
+ * the hot path. PUBLISH and the acknowledgements are hand-written; the rest goes through mqtt-packet.
+ */
+import mqttPacket from "mqtt-packet";
+import type {
+  IAuthPacket,
+  IConnectPacket,
+  IDisconnectPacket,
+  IPingreqPacket,
+  ISubscribePacket,
+  IUnsubscribePacket,
+  Packet as MqttPacket,
+} from "mqtt-packet";
+import { MqttError, RC } from "./reason_code.ts";
+import { decodePublish, type PublishPacket } from "./publish_codec.ts";
+import type { PacketWriter } from "./packet_writer.ts";
+
+/** PUBACK, PUBREC, PUBREL or PUBCOMP as received. */
+export interface AckPacket {
+  cmd: "puback" | "pubrec" | "pubrel" | "pubcomp";
+  messageId: number;
+  reasonCode: number;
+}
+
+/** Every packet a client may send to the broker. */
+export type InboundPacket =
+  | PublishPacket
+  | AckPacket
+  | IConnectPacket
+  | ISubscribePacket
+  | IUnsubscribePacket
+  | IPingreqPacket
+  | IDisconnectPacket
+  | IAuthPacket;
+
+export type { IAuthPacket, IConnectPacket, IDisconnectPacket, ISubscribePacket, IUnsubscribePacket, MqttPacket };
+
+const ACK_CMDS = ["puback", "pubrec", "pubrel", "pubcomp"] as const;
+const CLIENT_TYPES = new Set([1, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15]);
+
+/** Options of {@link Decoder}. */
+export interface DecoderOptions {
+  /** Largest packet accepted, in bytes (default 268435460, the protocol maximum). */
+  maxPacketSize?: number;
+}
+
+/** Splits a byte stream into packets. Throws MqttError on malformed input. */
+export class Decoder {
+  /** Protocol level once CONNECT was decoded (3, 4 or 5); 0 before. */
+  version = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private readonly maxPacketSize: number;
+  private readonly slow = mqttPacket.parser({});
+  private slowResult: MqttPacket | null = null;
+  private slowError: Error | null = null;
+
+  constructor(options: DecoderOptions = {}) {
+    this.maxPacketSize = options.maxPacketSize ?? 268435460;
+    this.slow.on("packet", (p: MqttPacket) => (this.slowResult = p));
+    this.slow.on("error", (e: Error) => (this.slowError = e));
+  }
+
+  /** Adds bytes received from the peer. */
+  push(chunk: Buffer): void {
+    if (this.pos >= this.buf.length) {
+      this.buf = chunk;
+    } else {
+      this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
+    }
+    this.pos = 0;
+  }
+
+  /** Returns the next complete packet, or null when more bytes are needed. */
+  next(): InboundPacket | null {
+    const buf = this.buf;
+    const start = this.pos;
+    const avail = buf.length - start;
+    if (avail < 2) return null;
+    let rem = 0;
+    let mul = 1;
+    let i = 1;
+    for (;;) {
+      if (i >= avail) return null;
+      const b = buf[start + i]!;
+      rem += (b & 0x7f) * mul;
+      i++;
+      if ((b & 0x80) === 0) break;
+      if (i > 4) throw new MqttError(RC.MALFORMED_PACKET, "Remaining length longer than 4 bytes", "[MQTT-1.5.5-1]");
+      mul *= 128;
+    }
+    if (rem + i > this.maxPacketSize) {
+      throw new MqttError(RC.PACKET_TOO_LARGE, `Packet of ${rem + i} bytes exceeds the maximum packet size`);
+    }
+    if (avail < i + rem) return null;
+    const end = start + i + rem;
+    this.pos = end;
+    const b0 = buf[start]!;
+    const type = b0 >> 4;
+    if (type === 3) return decodePublish(buf, start + i, end, b0 & 0x0f, this.version === 5);
+    if (type >= 4 && type <= 7) return this._ack(buf, start + i, end, b0);
+    if (type === 12 && b0 === 0xc0 && rem === 0) return { cmd: "pingreq" };
+    if (!CLIENT_TYPES.has(type)) {
+      throw new MqttError(RC.MALFORMED_PACKET, `Packet type ${type} may not be sent by a client`);
+    }
+    if (type === 1) this._checkConnectHeader(buf, start + i, end);
+    return this._slowPath(buf.subarray(start, end));
+  }
+
+  private _ack(buf: Buffer, s: number, end: number, b0: number): AckPacket {
+    const type = b0 >> 4;
+    if ((b0 & 0x0f) !== (type === 6 ? 2 : 0)) {
+      throw new MqttError(RC.MALFORMED_PACKET, "Reserved flags of an acknowledgement are wrong", "[MQTT-2.2.2-2]");
+    }
+    const rem = end - s;
+    if (rem < 2 || (rem > 2 && this.version !== 5)) {
+      throw new MqttError(RC.MALFORMED_PACKET, "Acknowledgement has the wrong length");
+    }
+    const messageId = (buf[s]! << 8) | buf[s + 1]!;
+    if (messageId === 0) throw new MqttError(RC.MALFORMED_PACKET, "Packet identifier 0", "[MQTT-2.2.1-3]");
+    const reasonCode = rem > 2 ? buf[s + 2]! : 0;
+    if (rem > 3 && s + 3 + buf[s + 3]! > end) throw new MqttError(RC.MALFORMED_PACKET, "Truncated properties");
+    return { cmd: ACK_CMDS[type - 4]!, messageId, reasonCode };
+  }
+
+  /** Unsupported protocol levels get a CONNACK, so they are recognised before mqtt-packet. */
+  private _checkConnectHeader(buf: Buffer, s: number, end: number): void {
+    if (this.version !== 0) {
+      throw new MqttError(RC.PROTOCOL_ERROR, "Second CONNECT on one connection", "[MQTT-3.1.0-2]");
+    }
+    if (end - s < 7) throw new MqttError(RC.MALFORMED_PACKET, "CONNECT too short");
+    const nameLen = (buf[s]! << 8) | buf[s + 1]!;
+    const name = buf.toString("latin1", s + 2, Math.min(end, s + 2 + nameLen));
+    const level = buf[s + 2 + nameLen];
+    if (name !== "MQTT" && name !== "MQIsdp") {
+      throw new MqttError(RC.MALFORMED_PACKET, `Protocol name "${name}" is not MQTT`, "[MQTT-3.1.2-1]");
+    }
+    if (level !== 3 && level !== 4 && level !== 5) {
+      throw new MqttError(RC.UNSUPPORTED_PROTOCOL_VERSION, `Protocol level ${level} is not supported`, "[MQTT-3.1.2-2]");
+    }
+    if ((level === 3) !== (name === "MQIsdp")) {
+      throw new MqttError(RC.MALFORMED_PACKET, `Protocol name "${name}" does not go with level ${level}`, "[MQTT-3.1.2-1]");
+    }
+  }
+
+  private _slowPath(raw: Buffer): InboundPacket {
+    this.slowResult = null;
+    this.slowError = null;
+    this.slow.parse(raw);
+    const err = this.slowError as Error | null;
+    if (err !== null) throw new MqttError(RC.MALFORMED_PACKET, `Malformed packet: ${err.message}`);
+    const p = this.slowResult as MqttPacket | null;
+    if (p === null) throw new MqttError(RC.MALFORMED_PACKET, "Malformed packet: length does not match its content");
+    if (p.cmd === "connect") this.version = p.protocolVersion ?? 4;
+    (p as { raw?: Buffer }).raw = raw;
+    return p as InboundPacket;
+  }
+}
+
+/** Appends a packet encoded by mqtt-packet (the packets that are not on the hot path). */
+export function writePacket(w: PacketWriter, packet: MqttPacket, version: number): void {
+  w.bytes(mqttPacket.generate(packet, { protocolVersion: version }));
+}
+
+/**
+ * Appends PUBACK/PUBREC/PUBREL/PUBCOMP. `type` is 4..7. MQTT 5 omits a success reason code
+ * [MQTT-3.4.2-1]; MQTT 3 has none.
+ */
+export function writeAck(w: PacketWriter, type: number, messageId: number, reasonCode: number, v5: boolean): void {
+  w.reserve(5);
+  const b = w.buf;
+  let p = w.pos;
+  b[p++] = (type << 4) | (type === 6 ? 2 : 0);
+  const withCode = v5 && reasonCode !== 0;
+  b[p++] = withCode ? 3 : 2;
+  b[p++] = messageId >>> 8;
+  b[p++] = messageId & 0xff;
+  if (withCode) b[p++] = reasonCode;
+  w.pos = p;
+}
+
+/** PINGRESP. */
+export function writePingresp(w: PacketWriter): void {
+  w.u8(0xd0);
+  w.u8(0);
+}

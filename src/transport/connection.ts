@@ -1,0 +1,26 @@
+/** The one byte-stream abstraction every listener produces (TCP now; TLS and WebSocket later). */
+
+/** Callbacks a connection reports to. */
+export interface ConnectionHandlers {
+  data(chunk: Buffer): void;
+  /** The socket accepts writes again after `write()` returned false. */
+  drain(): void;
+  /** Closed, for whatever reason; called once. */
+  close(): void;
+}
+
+/** A bidirectional byte stream to one client. */
+export interface Connection {
+  readonly remoteAddress: string;
+  /** Starts delivering events; call once. */
+  start(h: ConnectionHandlers): void;
+  /** Queues bytes; false when the caller should wait for `drain` (backpressure). */
+  write(buf: Buffer): boolean;
+  /** Stops / restarts reading (backpressure toward a peer we cannot write to). */
+  pause(): void;
+  resume(): void;
+  /** Sends what is queued, then closes. */
+  end(): void;
+  /** Closes at once. */
+  destroy(): void;
+}

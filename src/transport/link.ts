@@ -1,0 +1,149 @@
+/**
+ * Per connection: decode each chunk into packets for the broker, and write the connection's output
+ * once per event-loop turn, stopping while the socket pushes back.
+ */
+import type { Broker } from "../broker/broker.ts";
+import { type Client, type ClientSink, ClientState } from "../broker/client.ts";
+import type { Logger } from "../broker/context.ts";
+import { Decoder } from "../protocol/codec.ts";
+import { PacketWriter } from "../protocol/packet_writer.ts";
+import { MqttError, RC } from "../protocol/reason_code.ts";
+import type { Connection } from "./connection.ts";
+
+/** Bytes encoded per connection per turn before yielding to the others. */
+const FLUSH_BUDGET = 256 * 1024;
+/**
+ * Deliveries queued for one connection that trigger a flush at once instead of at the end of the
+ * turn: under a flood, runtimes service socket reads for long stretches before running immediates,
+ * and a subscriber's queue would otherwise overflow while its socket sits idle.
+ */
+const EAGER_FLUSH = 512;
+/** A closing connection that does not take its last bytes is destroyed after this. */
+const CLOSE_GRACE_MS = 5000;
+
+/** Batches the flushes of all links into one callback at the end of the event-loop turn. */
+export class FlushScheduler {
+  private queue: Link[] = [];
+  private armed = false;
+  /** One writer shared by all links: each take() hands out a fresh region. */
+  readonly writer = new PacketWriter();
+  private readonly run = (): void => {
+    this.armed = false;
+    const q = this.queue;
+    this.queue = [];
+    for (let i = 0; i < q.length; i++) q[i]!.flush();
+  };
+
+  add(link: Link): void {
+    this.queue.push(link);
+    if (!this.armed) {
+      this.armed = true;
+      setImmediate(this.run);
+    }
+  }
+}
+
+/** Binds one Connection to the broker. */
+export class Link implements ClientSink {
+  blocked = false;
+  readonly client: Client;
+  private scheduled = false;
+  private closing = false;
+  private readonly decoder: Decoder;
+
+  constructor(
+    private readonly conn: Connection,
+    private readonly broker: Broker,
+    private readonly flusher: FlushScheduler,
+    private readonly log: Logger,
+  ) {
+    this.decoder = new Decoder({ maxPacketSize: broker.options.maxPacketSize });
+    this.client = broker.attach(this);
+    conn.start({
+      data: (chunk) => this.onData(chunk),
+      drain: () => this.onDrain(),
+      close: () => this.onClose(),
+    });
+  }
+
+  get remoteAddress(): string {
+    return this.conn.remoteAddress;
+  }
+
+  private onData(chunk: Buffer): void {
+    const c = this.client;
+    if (c.state === ClientState.Closed) return;
+    const d = this.decoder;
+    d.push(chunk);
+    try {
+      let p = d.next();
+      while (p !== null) {
+        this.broker.handle(c, p);
+        if ((c.state as ClientState) === ClientState.Closed) return; // handle() may close it
+        p = d.next();
+      }
+    } catch (e) {
+      if (e instanceof MqttError) this.broker.reject(c, e);
+      else {
+        this.log.error(`Internal error on a connection from ${this.remoteAddress}: ${(e as Error).stack ?? e}`);
+        this.broker.reject(c, new MqttError(RC.UNSPECIFIED_ERROR, "Internal error"));
+      }
+    }
+  }
+
+  /** Output is queued: flush at the end of this turn. */
+  wake(): void {
+    if (this.blocked) return;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.flusher.add(this);
+    } else if ((this.client.session?.queue.length ?? 0) >= EAGER_FLUSH) {
+      this._write();
+    }
+  }
+
+  /** Writes everything the broker has for this connection, in one write. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.blocked) return;
+    const more = this._write();
+    if (this.closing) this._finish();
+    else if (more) this.wake();
+  }
+
+  private _write(): boolean {
+    const w = this.flusher.writer;
+    const more = this.broker.fill(this.client, w, FLUSH_BUDGET);
+    const buf = w.take();
+    if (buf !== null && !this.conn.write(buf)) {
+      this.blocked = true;
+      this.conn.pause();
+    }
+    return more;
+  }
+
+  private onDrain(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    if (!this.closing) this.conn.resume();
+    this.wake();
+  }
+
+  /** The broker is done with this connection: send what is queued, then close. */
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.blocked = false;
+    this.scheduled = false;
+    this.wake();
+  }
+
+  private _finish(): void {
+    this.conn.end();
+    setTimeout(() => this.conn.destroy(), CLOSE_GRACE_MS).unref?.();
+  }
+
+  private onClose(): void {
+    this.broker.detach(this.client);
+  }
+}
