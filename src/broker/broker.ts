@@ -7,7 +7,12 @@ import { PacketWriter } from "../protocol/packet_writer.ts";
 import type { PublishOut } from "../protocol/publish_codec.ts";
 import { MqttError, RC } from "../protocol/reason_code.ts";
 import { type Client, type ClientSink, ClientState, createClient } from "./client.ts";
-import { type BrokerContext, type BrokerDeps, type BrokerOptions, DEFAULT_BROKER_OPTIONS } from "./context.ts";
+import {
+  type BrokerContext,
+  type BrokerDeps,
+  type BrokerOptions,
+  DEFAULT_BROKER_OPTIONS,
+} from "./context.ts";
 import { type EncodeScratch, fillOutput } from "./fill_output.ts";
 import { handleAck } from "./handle/ack.ts";
 import { handleConnect, refuseConnect } from "./handle/connect.ts";
@@ -117,7 +122,9 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
       Object.assign(ctx.opts, o);
     },
     close() {
-      for (const c of [...ctx.clients]) disconnectClient(ctx, c, RC.SERVER_SHUTTING_DOWN, "The broker is shutting down");
+      for (const c of [...ctx.clients]) {
+        disconnectClient(ctx, c, RC.SERVER_SHUTTING_DOWN, "The broker is shutting down");
+      }
     },
     stats: () => ({
       clients: ctx.clients.size,
@@ -130,7 +137,9 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
 
 function _dispatch(ctx: BrokerContext, c: Client, p: InboundPacket): void {
   if (c.state === ClientState.New) {
-    if (p.cmd !== "connect") throw new MqttError(RC.PROTOCOL_ERROR, `${p.cmd} before CONNECT`, "[MQTT-3.1.0-1]");
+    if (p.cmd !== "connect") {
+      throw new MqttError(RC.PROTOCOL_ERROR, `${p.cmd} before CONNECT`, "[MQTT-3.1.0-1]");
+    }
     handleConnect(ctx, c, p);
     return;
   }

@@ -6,8 +6,8 @@ import { writeAck, writePacket, writePingresp } from "../protocol/codec.ts";
 import type { PacketWriter } from "../protocol/packet_writer.ts";
 import {
   encodePublishTemplate,
-  publishSize,
   type PublishOut,
+  publishSize,
   writeFromTemplate,
   writePublish,
 } from "../protocol/publish_codec.ts";
@@ -27,7 +27,13 @@ export interface EncodeScratch {
  * client's send quota allows and fewer than `budget` bytes are pending in `w`. Returns true when
  * deliveries that could be sent now remain queued.
  */
-export function fillOutput(ctx: BrokerContext, c: Client, w: PacketWriter, budget: number, sc: EncodeScratch): boolean {
+export function fillOutput(
+  ctx: BrokerContext,
+  c: Client,
+  w: PacketWriter,
+  budget: number,
+  sc: EncodeScratch,
+): boolean {
   if (c.ctrl.length > 0) _writeCtrl(c, w);
   const s = c.session;
   if (s === null || c.state !== ClientState.Connected) return false;

@@ -7,7 +7,7 @@ import type { Message } from "./message.ts";
 
 /** Ring buffer of deliveries with a hard bound. */
 export class OutQueue {
-  /** Deliveries dropped or evicted because the queue was full. */
+  /** Deliveries dropped or evicted because the queue was full (evictions included). */
   dropped = 0;
   private msgs: (Message | null)[] = [];
   private qos: number[] = [];
@@ -91,7 +91,11 @@ export class OutQueue {
     this.qos = [];
     this.retain = [];
     this.subIds = [];
-    this.head = this.size = this.live = this.qos0 = 0;
+    this.head =
+      this.size =
+      this.live =
+      this.qos0 =
+        0;
   }
 
   private _evictQos0(): boolean {
@@ -100,6 +104,7 @@ export class OutQueue {
       const i = (this.head + k) % n;
       if (this.msgs[i] !== null && this.qos[i] === 0) {
         this._hole(i);
+        this.dropped++;
         return true;
       }
     }

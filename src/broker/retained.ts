@@ -26,7 +26,7 @@ export class RetainedStore {
     let node = this.root;
     for (const level of msg.topic.split("/")) {
       let child = node.children.get(level);
-      if (child === undefined) node.children.set(level, (child = _node()));
+      if (child === undefined) node.children.set(level, child = _node());
       node = child;
     }
     if (node.msg === null) this.count++;
@@ -58,7 +58,9 @@ export class RetainedStore {
     const out: Message[] = [];
     _walk(this.root, filter.split("/"), 0, out);
     const live = out.filter((m) => m.expiresAt === 0 || m.expiresAt > now);
-    if (live.length !== out.length) for (const m of out) if (m.expiresAt !== 0 && m.expiresAt <= now) this.delete(m.topic);
+    if (live.length !== out.length) {
+      for (const m of out) if (m.expiresAt !== 0 && m.expiresAt <= now) this.delete(m.topic);
+    }
     return live;
   }
 }

@@ -36,7 +36,14 @@ export function route(ctx: BrokerContext, msg: Message): number {
   const groups = m.groups;
   for (let i = 0; i < groups.length; i++) {
     const sub = _pick(groups[i]!);
-    deliver(ctx, sub.session, msg, Math.min(sub.qos, msg.qos), sub.rap && msg.retain, sub.subId > 0 ? [sub.subId] : null);
+    deliver(
+      ctx,
+      sub.session,
+      msg,
+      Math.min(sub.qos, msg.qos),
+      sub.rap && msg.retain,
+      sub.subId > 0 ? [sub.subId] : null,
+    );
     n++;
   }
   return n;
@@ -83,9 +90,9 @@ export function deliver(
     }
     ownPayload(msg);
   } else if (c.sink.blocked) ownPayload(msg);
-  if (!s.queue.push(msg, qos, retain, subIds)) {
-    ctx.metrics.droppedQueueFull++;
-    return;
-  }
-  if (c !== null) c.sink.wake();
+  const q = s.queue;
+  const dropped = q.dropped;
+  const queued = q.push(msg, qos, retain, subIds);
+  ctx.metrics.droppedQueueFull += q.dropped - dropped;
+  if (queued && c !== null) c.sink.wake();
 }

@@ -34,7 +34,6 @@ export interface Inflight {
   state: 1 | 2;
 }
 
-
 /** The state of one client identifier. */
 export interface Session {
   clientId: string;

@@ -10,7 +10,13 @@ import { publishWill, scheduleWill } from "./will.ts";
  * Attaches `c` to the session of `clientId`: an existing connection is taken over [MQTT-3.1.4-3],
  * Clean Start discards the old session [MQTT-3.1.2-4]. Returns Session Present.
  */
-export function openSession(ctx: BrokerContext, c: Client, clientId: string, cleanStart: boolean, expiry: number): boolean {
+export function openSession(
+  ctx: BrokerContext,
+  c: Client,
+  clientId: string,
+  cleanStart: boolean,
+  expiry: number,
+): boolean {
   const held = ctx.sessions.get(clientId)?.client;
   if (held) disconnectClient(ctx, held, RC.SESSION_TAKEN_OVER, "Another connection took over the session");
   let s = ctx.sessions.get(clientId);

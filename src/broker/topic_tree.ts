@@ -60,14 +60,14 @@ export class TopicTree {
     let node = this.root;
     for (const level of sub.filter.split("/")) {
       let child = node.children.get(level);
-      if (child === undefined) node.children.set(level, (child = _node()));
+      if (child === undefined) node.children.set(level, child = _node());
       node = child;
     }
     if (sub.group === null) node.subs.push(sub);
     else {
       node.groups ??= new Map();
       let g = node.groups.get(sub.group);
-      if (g === undefined) node.groups.set(sub.group, (g = { name: sub.group, subs: [], next: 0 }));
+      if (g === undefined) node.groups.set(sub.group, g = { name: sub.group, subs: [], next: 0 });
       g.subs.push(sub);
     }
     this.count++;
@@ -117,10 +117,17 @@ export class TopicTree {
 
 function _collect(node: Node, subs: Subscription[], groups: SharedGroup[]): void {
   for (const s of node.subs) subs.push(s);
-  if (node.groups !== null) for (const g of node.groups.values()) groups.push(g);
+  if (node.groups !== null) { for (const g of node.groups.values()) groups.push(g); }
 }
 
-function _walk(node: Node, levels: string[], i: number, subs: Subscription[], groups: SharedGroup[], dollar: boolean): void {
+function _walk(
+  node: Node,
+  levels: string[],
+  i: number,
+  subs: Subscription[],
+  groups: SharedGroup[],
+  dollar: boolean,
+): void {
   const wild = !(dollar && i === 0); // [MQTT-4.7.2-1]
   const hash = wild ? node.children.get("#") : undefined;
   if (hash !== undefined) _collect(hash, subs, groups);

@@ -35,7 +35,13 @@ export function publishWill(ctx: BrokerContext, s: Session): void {
   s.willAt = 0;
   if (w === null) return;
   const expiresAt = w.expiry >= 0 ? ctx.deps.now() + w.expiry * 1000 : 0;
-  const msg = createMessage(w.topic, w.payload, { qos: w.qos, retain: w.retain, props: w.props, expiresAt, origin: s });
+  const msg = createMessage(w.topic, w.payload, {
+    qos: w.qos,
+    retain: w.retain,
+    props: w.props,
+    expiresAt,
+    origin: s,
+  });
   msg.owned = true;
   ctx.metrics.willsPublished++;
   publishMessage(ctx, msg);

@@ -36,8 +36,9 @@ export async function runCli(argv: string[], rt: Runtime, io: CliIo): Promise<nu
     }
   } catch (e) {
     if (e instanceof ConfigError) io.err(`Configuration error: ${e.message}\n`);
-    else if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true) io.err(`${(e as Error).message}\n`);
-    else io.err(`Error: ${(e as Error).message}\n`);
+    else if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true) {
+      io.err(`${(e as Error).message}\n`);
+    } else io.err(`Error: ${(e as Error).message}\n`);
     return 1;
   }
 }

@@ -43,7 +43,12 @@ async function _loadConfig(rt: Runtime, file: string | undefined, url: string | 
     try {
       text = await rt.readTextFile(file);
     } catch (e) {
-      throw new ConfigError(file, 0, "--conf", `cannot read the file (${(e as Error).message}); check the path`);
+      throw new ConfigError(
+        file,
+        0,
+        "--conf",
+        `cannot read the file (${(e as Error).message}); check the path`,
+      );
     }
     cfg = await parseConfig(text, file);
   }
@@ -72,7 +77,9 @@ export async function startCommand(args: string[], rt: Runtime, io: CliIo): Prom
     return 0;
   }
   const level = values.log_level ?? "warn";
-  if (!isLogLevel(level)) throw new ConfigError("command line", 0, "--log_level", `"${level}" is not a log level`);
+  if (!isLogLevel(level)) {
+    throw new ConfigError("command line", 0, "--log_level", `"${level}" is not a log level`);
+  }
   const log = createLogger(level, io.err);
   const cfg = await _loadConfig(rt, values.conf, values.url);
   for (const w of cfg.warnings) log.warn(w);

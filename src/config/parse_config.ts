@@ -42,14 +42,17 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
   for (const [section, value] of Object.entries(tree)) {
     if (section === "mqtt") _mqtt(cfg, _obj(value, file, at, "mqtt"), file, at);
     else if (section === "listeners") _listeners(cfg, _obj(value, file, at, "listeners"), file, at);
-    else if (NOT_YET.includes(section)) cfg.warnings.push(`${file}:${at(section)}: section "${section}" is not supported yet and is ignored`);
-    else cfg.warnings.push(`${file}:${at(section)}: unknown section "${section}" is ignored`);
+    else if (NOT_YET.includes(section)) {
+      cfg.warnings.push(`${file}:${at(section)}: section "${section}" is not supported yet and is ignored`);
+    } else cfg.warnings.push(`${file}:${at(section)}: unknown section "${section}" is ignored`);
   }
   return cfg;
 }
 
 function _obj(v: unknown, file: string, at: (k: string) => number, key: string): Obj {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError(file, at(key), key, "expected a { } section");
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    throw new ConfigError(file, at(key), key, "expected a { } section");
+  }
   return v as Obj;
 }
 
@@ -74,13 +77,20 @@ function _listeners(cfg: Config, sec: Obj, file: string, at: (k: string) => numb
     const tcp = _obj(v, file, at, "listeners.tcp");
     for (const [k, val] of Object.entries(tcp)) {
       if (k === "bind") cfg.listeners.tcp = parseBind(String(val), file, at("bind"), "listeners.tcp.bind");
-      else if (k !== "enable") cfg.warnings.push(`${file}:${at(k)}: listeners.tcp.${k} is not supported yet and is ignored`);
+      else if (k !== "enable") {
+        cfg.warnings.push(`${file}:${at(k)}: listeners.tcp.${k} is not supported yet and is ignored`);
+      }
     }
   }
 }
 
 /** Parses "host:port" (as in `listeners.tcp.bind`). */
-export function parseBind(s: string, file: string, line: number, key: string): { host: string; port: number } {
+export function parseBind(
+  s: string,
+  file: string,
+  line: number,
+  key: string,
+): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s.trim());
   const port = m === null ? NaN : Number(m[2]);
   if (m === null || !(port >= 0 && port <= 65535)) {
@@ -95,10 +105,17 @@ function _value(v: unknown, f: Field, file: string, line: number, key: string): 
   else if (f.kind === "duration") n = parseDuration(v);
   else n = typeof v === "number" ? v : NaN;
   if (!Number.isFinite(n) || (f.kind === "int" && !Number.isInteger(n))) {
-    const want = { int: "a whole number", number: "a number", size: 'a size such as 10MB', duration: 'a duration such as 10s' }[f.kind];
+    const want = {
+      int: "a whole number",
+      number: "a number",
+      size: "a size such as 10MB",
+      duration: "a duration such as 10s",
+    }[f.kind];
     throw new ConfigError(file, line, key, `${JSON.stringify(v)} is not ${want}`);
   }
-  if (n < f.min || n > f.max) throw new ConfigError(file, line, key, `${n} is out of range ${f.min}..${f.max}`);
+  if (n < f.min || n > f.max) {
+    throw new ConfigError(file, line, key, `${n} is out of range ${f.min}..${f.max}`);
+  }
   return n;
 }
 

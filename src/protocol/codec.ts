@@ -34,7 +34,14 @@ export type InboundPacket =
   | IDisconnectPacket
   | IAuthPacket;
 
-export type { IAuthPacket, IConnectPacket, IDisconnectPacket, ISubscribePacket, IUnsubscribePacket, MqttPacket };
+export type {
+  IAuthPacket,
+  IConnectPacket,
+  IDisconnectPacket,
+  ISubscribePacket,
+  IUnsubscribePacket,
+  MqttPacket,
+};
 
 const ACK_CMDS = ["puback", "pubrec", "pubrel", "pubcomp"] as const;
 const CLIENT_TYPES = new Set([1, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15]);
@@ -87,7 +94,9 @@ export class Decoder {
       rem += (b & 0x7f) * mul;
       i++;
       if ((b & 0x80) === 0) break;
-      if (i > 4) throw new MqttError(RC.MALFORMED_PACKET, "Remaining length longer than 4 bytes", "[MQTT-1.5.5-1]");
+      if (i > 4) {
+        throw new MqttError(RC.MALFORMED_PACKET, "Remaining length longer than 4 bytes", "[MQTT-1.5.5-1]");
+      }
       mul *= 128;
     }
     if (rem + i > this.maxPacketSize) {
@@ -111,7 +120,11 @@ export class Decoder {
   private _ack(buf: Buffer, s: number, end: number, b0: number): AckPacket {
     const type = b0 >> 4;
     if ((b0 & 0x0f) !== (type === 6 ? 2 : 0)) {
-      throw new MqttError(RC.MALFORMED_PACKET, "Reserved flags of an acknowledgement are wrong", "[MQTT-2.2.2-2]");
+      throw new MqttError(
+        RC.MALFORMED_PACKET,
+        "Reserved flags of an acknowledgement are wrong",
+        "[MQTT-2.2.2-2]",
+      );
     }
     const rem = end - s;
     if (rem < 2 || (rem > 2 && this.version !== 5)) {
@@ -120,7 +133,9 @@ export class Decoder {
     const messageId = (buf[s]! << 8) | buf[s + 1]!;
     if (messageId === 0) throw new MqttError(RC.MALFORMED_PACKET, "Packet identifier 0", "[MQTT-2.2.1-3]");
     const reasonCode = rem > 2 ? buf[s + 2]! : 0;
-    if (rem > 3 && s + 3 + buf[s + 3]! > end) throw new MqttError(RC.MALFORMED_PACKET, "Truncated properties");
+    if (rem > 3 && s + 3 + buf[s + 3]! > end) {
+      throw new MqttError(RC.MALFORMED_PACKET, "Truncated properties");
+    }
     return { cmd: ACK_CMDS[type - 4]!, messageId, reasonCode };
   }
 
@@ -137,10 +152,18 @@ export class Decoder {
       throw new MqttError(RC.MALFORMED_PACKET, `Protocol name "${name}" is not MQTT`, "[MQTT-3.1.2-1]");
     }
     if (level !== 3 && level !== 4 && level !== 5) {
-      throw new MqttError(RC.UNSUPPORTED_PROTOCOL_VERSION, `Protocol level ${level} is not supported`, "[MQTT-3.1.2-2]");
+      throw new MqttError(
+        RC.UNSUPPORTED_PROTOCOL_VERSION,
+        `Protocol level ${level} is not supported`,
+        "[MQTT-3.1.2-2]",
+      );
     }
     if ((level === 3) !== (name === "MQIsdp")) {
-      throw new MqttError(RC.MALFORMED_PACKET, `Protocol name "${name}" does not go with level ${level}`, "[MQTT-3.1.2-1]");
+      throw new MqttError(
+        RC.MALFORMED_PACKET,
+        `Protocol name "${name}" does not go with level ${level}`,
+        "[MQTT-3.1.2-1]",
+      );
     }
   }
 
@@ -151,7 +174,9 @@ export class Decoder {
     const err = this.slowError as Error | null;
     if (err !== null) throw new MqttError(RC.MALFORMED_PACKET, `Malformed packet: ${err.message}`);
     const p = this.slowResult as MqttPacket | null;
-    if (p === null) throw new MqttError(RC.MALFORMED_PACKET, "Malformed packet: length does not match its content");
+    if (p === null) {
+      throw new MqttError(RC.MALFORMED_PACKET, "Malformed packet: length does not match its content");
+    }
     if (p.cmd === "connect") this.version = p.protocolVersion ?? 4;
     (p as { raw?: Buffer }).raw = raw;
     return p as InboundPacket;
@@ -167,7 +192,13 @@ export function writePacket(w: PacketWriter, packet: MqttPacket, version: number
  * Appends PUBACK/PUBREC/PUBREL/PUBCOMP. `type` is 4..7. MQTT 5 omits a success reason code
  * [MQTT-3.4.2-1]; MQTT 3 has none.
  */
-export function writeAck(w: PacketWriter, type: number, messageId: number, reasonCode: number, v5: boolean): void {
+export function writeAck(
+  w: PacketWriter,
+  type: number,
+  messageId: number,
+  reasonCode: number,
+  v5: boolean,
+): void {
   w.reserve(5);
   const b = w.buf;
   let p = w.pos;

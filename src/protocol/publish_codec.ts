@@ -3,7 +3,7 @@
  * user properties, which the spec forbids [MQTT-3.3.2-18]; here the forwarded MQTT 5 properties stay
  * as raw bytes from decode to encode.
  */
-import { RC, MqttError } from "./reason_code.ts";
+import { MqttError, RC } from "./reason_code.ts";
 import { type PacketWriter, varintSize } from "./packet_writer.ts";
 import { isValidTopicName } from "./topic.ts";
 import { isValidUtf8 } from "./utf8.ts";
@@ -43,7 +43,13 @@ function malformed(msg: string, rule?: string): MqttError {
  * Decodes the PUBLISH occupying `buf[start, end)` (variable header and payload; `flags` is the low
  * nibble of the first byte). Throws MqttError with the reason code for the DISCONNECT.
  */
-export function decodePublish(buf: Buffer, start: number, end: number, flags: number, v5: boolean): PublishPacket {
+export function decodePublish(
+  buf: Buffer,
+  start: number,
+  end: number,
+  flags: number,
+  v5: boolean,
+): PublishPacket {
   const qos = (flags >> 1) & 3;
   if (qos === 3) throw malformed("PUBLISH with QoS 3", "[MQTT-3.3.1-4]");
   if (start + 2 > end) throw malformed("PUBLISH too short");
@@ -52,7 +58,9 @@ export function decodePublish(buf: Buffer, start: number, end: number, flags: nu
   if (p + tlen > end) throw malformed("PUBLISH topic longer than the packet");
   for (let i = p; i < p + tlen; i++) {
     const b = buf[i]!;
-    if (b === 0x2b || b === 0x23) throw new MqttError(RC.TOPIC_NAME_INVALID, "Wildcard in PUBLISH topic", "[MQTT-3.3.2-2]");
+    if (b === 0x2b || b === 0x23) {
+      throw new MqttError(RC.TOPIC_NAME_INVALID, "Wildcard in PUBLISH topic", "[MQTT-3.3.2-2]");
+    }
     if (b === 0 || b >= 0x80) {
       if (!isValidUtf8(buf, p, p + tlen)) throw malformed("Topic is not valid UTF-8", "[MQTT-1.5.4-1]");
       break;
@@ -126,7 +134,9 @@ function _decodeProperties(buf: Buffer, p: number, end: number, pkt: PublishPack
         if (seen & 1) throw _dup("Payload Format Indicator");
         seen |= 1;
         pkt.payloadFormat = buf[q]!;
-        if (pkt.payloadFormat > 1) throw new MqttError(RC.PROTOCOL_ERROR, "Payload Format Indicator must be 0 or 1");
+        if (pkt.payloadFormat > 1) {
+          throw new MqttError(RC.PROTOCOL_ERROR, "Payload Format Indicator must be 0 or 1");
+        }
         q += 1;
         break;
       case P_CONTENT_TYPE:
@@ -163,7 +173,9 @@ function _decodeProperties(buf: Buffer, p: number, end: number, pkt: PublishPack
           if (pkt.topicAlias > 0) throw _dup("Topic Alias");
           if (q + 2 > pend) throw malformed("Truncated property");
           pkt.topicAlias = (buf[q]! << 8) | buf[q + 1]!;
-          if (pkt.topicAlias === 0) throw new MqttError(RC.TOPIC_ALIAS_INVALID, "Topic Alias 0", "[MQTT-3.3.2-8]");
+          if (pkt.topicAlias === 0) {
+            throw new MqttError(RC.TOPIC_ALIAS_INVALID, "Topic Alias 0", "[MQTT-3.3.2-8]");
+          }
           q += 2;
         }
         if (at > keepFrom) (kept ??= []).push(buf.subarray(keepFrom, at));
@@ -172,7 +184,11 @@ function _decodeProperties(buf: Buffer, p: number, end: number, pkt: PublishPack
         break;
       }
       case P_SUBSCRIPTION_ID:
-        throw new MqttError(RC.PROTOCOL_ERROR, "Subscription Identifier in a client PUBLISH", "[MQTT-3.3.4-6]");
+        throw new MqttError(
+          RC.PROTOCOL_ERROR,
+          "Subscription Identifier in a client PUBLISH",
+          "[MQTT-3.3.4-6]",
+        );
       default:
         throw new MqttError(RC.PROTOCOL_ERROR, `Property 0x${id.toString(16)} is not allowed in PUBLISH`);
     }
@@ -212,7 +228,7 @@ function _propsSize(p: PublishOut): number {
   let n = p.props === null ? 0 : p.props.length;
   if (p.expiry >= 0) n += 5;
   if (p.alias > 0) n += 3;
-  if (p.subIds !== null) for (const id of p.subIds) n += 1 + varintSize(id);
+  if (p.subIds !== null) { for (const id of p.subIds) n += 1 + varintSize(id); }
   return n;
 }
 
@@ -268,7 +284,11 @@ export interface PublishTemplate {
 }
 
 /** Encodes `p` (alias 0, no subscription identifiers) as a reusable template. */
-export function encodePublishTemplate(p: PublishOut, topicBytes: number, scratch: PacketWriter): PublishTemplate {
+export function encodePublishTemplate(
+  p: PublishOut,
+  topicBytes: number,
+  scratch: PacketWriter,
+): PublishTemplate {
   writePublish(scratch, p, topicBytes);
   const out = scratch.take()!;
   const rem = _remaining(p, topicBytes, p.v5 ? _propsSize(p) : 0);
@@ -276,7 +296,12 @@ export function encodePublishTemplate(p: PublishOut, topicBytes: number, scratch
 }
 
 /** Appends a copy of `t` with the given flags and packet identifier. */
-export function writeFromTemplate(w: PacketWriter, t: PublishTemplate, flags: number, messageId: number): void {
+export function writeFromTemplate(
+  w: PacketWriter,
+  t: PublishTemplate,
+  flags: number,
+  messageId: number,
+): void {
   const n = t.buf.length;
   w.reserve(n);
   const at = w.pos;

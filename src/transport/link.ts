@@ -85,7 +85,9 @@ export class Link implements ClientSink {
     } catch (e) {
       if (e instanceof MqttError) this.broker.reject(c, e);
       else {
-        this.log.error(`Internal error on a connection from ${this.remoteAddress}: ${(e as Error).stack ?? e}`);
+        this.log.error(
+          `Internal error on a connection from ${this.remoteAddress}: ${(e as Error).stack ?? e}`,
+        );
         this.broker.reject(c, new MqttError(RC.UNSPECIFIED_ERROR, "Internal error"));
       }
     }

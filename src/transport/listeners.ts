@@ -13,7 +13,12 @@ export interface Listeners {
 }
 
 /** Listens on every `tcp` address; a bind failure names the listener. */
-export async function startListeners(rt: Runtime, broker: Broker, tcp: BindAddress[], log: Logger): Promise<Listeners> {
+export async function startListeners(
+  rt: Runtime,
+  broker: Broker,
+  tcp: BindAddress[],
+  log: Logger,
+): Promise<Listeners> {
   const flusher = new FlushScheduler();
   const servers: ServerHandle[] = [];
   for (const b of tcp) {

@@ -22,8 +22,9 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
   const problem = _validate(p, v);
   if (problem !== null) {
     // MQTT 3 has no CONNACK code for a malformed CONNECT: close without one [MQTT-3.1.4-1].
-    if (v === 5 || problem.code === RC.CLIENT_IDENTIFIER_NOT_VALID) refuseConnect(ctx, c, problem.code, problem.message);
-    else c.sink.close();
+    if (v === 5 || problem.code === RC.CLIENT_IDENTIFIER_NOT_VALID) {
+      refuseConnect(ctx, c, problem.code, problem.message);
+    } else c.sink.close();
     return;
   }
   const props = p.properties ?? {};
@@ -35,7 +36,12 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
   let assigned: string | undefined;
   if (clientId === "") {
     if (v === 3 || (v === 4 && !p.clean)) {
-      refuseConnect(ctx, c, RC.CLIENT_IDENTIFIER_NOT_VALID, "Empty client identifier needs a clean session [MQTT-3.1.3-8]");
+      refuseConnect(
+        ctx,
+        c,
+        RC.CLIENT_IDENTIFIER_NOT_VALID,
+        "Empty client identifier needs a clean session [MQTT-3.1.3-8]",
+      );
       return;
     }
     clientId = assigned = `auto-${ctx.deps.now().toString(36)}-${c.id}`;
@@ -57,7 +63,12 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
 
 /** Answers CONNACK with a failure code and closes [MQTT-3.2.2-6]. */
 export function refuseConnect(ctx: BrokerContext, c: Client, code: number, reason: string): void {
-  const p: MqttPacket = { cmd: "connack", sessionPresent: false, reasonCode: code, returnCode: toV3ConnackCode(code) };
+  const p: MqttPacket = {
+    cmd: "connack",
+    sessionPresent: false,
+    reasonCode: code,
+    returnCode: toV3ConnackCode(code),
+  };
   if (c.version === 5) p.properties = { reasonString: reason };
   if (c.version === 0) c.version = 4;
   ctx.deps.log.info(`Refused a connection from ${c.sink.remoteAddress}: ${reason}`);
@@ -68,7 +79,11 @@ export function refuseConnect(ctx: BrokerContext, c: Client, code: number, reaso
 function _validate(p: ConnectIn, v: number): MqttError | null {
   const raw = p.raw ?? Buffer.alloc(0);
   if (!isCleanString(p.clientId, raw)) {
-    return new MqttError(RC.CLIENT_IDENTIFIER_NOT_VALID, "Client identifier is not valid UTF-8", "[MQTT-1.5.4-1]");
+    return new MqttError(
+      RC.CLIENT_IDENTIFIER_NOT_VALID,
+      "Client identifier is not valid UTF-8",
+      "[MQTT-1.5.4-1]",
+    );
   }
   if (p.username !== undefined && !isCleanString(p.username, raw)) {
     return new MqttError(RC.MALFORMED_PACKET, "User name is not valid UTF-8", "[MQTT-1.5.4-1]");
@@ -77,8 +92,12 @@ function _validate(p: ConnectIn, v: number): MqttError | null {
     return new MqttError(RC.MALFORMED_PACKET, "Password without user name", "[MQTT-3.1.2-22]");
   }
   const props = p.properties;
-  if (props?.receiveMaximum === 0) return new MqttError(RC.PROTOCOL_ERROR, "Receive Maximum 0", "[MQTT-3.1.2-18]");
-  if (props?.maximumPacketSize === 0) return new MqttError(RC.PROTOCOL_ERROR, "Maximum Packet Size 0", "[MQTT-3.1.2-24]");
+  if (props?.receiveMaximum === 0) {
+    return new MqttError(RC.PROTOCOL_ERROR, "Receive Maximum 0", "[MQTT-3.1.2-18]");
+  }
+  if (props?.maximumPacketSize === 0) {
+    return new MqttError(RC.PROTOCOL_ERROR, "Maximum Packet Size 0", "[MQTT-3.1.2-24]");
+  }
   const w = p.will;
   if (w !== undefined) {
     if (!isValidTopicName(w.topic) || !isCleanString(w.topic, raw)) {
@@ -86,7 +105,10 @@ function _validate(p: ConnectIn, v: number): MqttError | null {
     }
     const payload = typeof w.payload === "string" ? Buffer.from(w.payload) : w.payload;
     if (w.properties?.payloadFormatIndicator === true && !isValidUtf8(payload)) {
-      return new MqttError(RC.PAYLOAD_FORMAT_INVALID, "Will payload is not UTF-8 as its format indicator says");
+      return new MqttError(
+        RC.PAYLOAD_FORMAT_INVALID,
+        "Will payload is not UTF-8 as its format indicator says",
+      );
     }
   }
   return null;
@@ -99,7 +121,12 @@ function _keepalive(ctx: BrokerContext, c: Client, asked: number): number {
   if (c.version === 5) return max; // told to the client as Server Keep Alive [MQTT-3.2.2-21]
   if (asked === 0) return 0;
   // MQTT 3 cannot be told a smaller keep alive; Mosquitto refuses the same way.
-  refuseConnect(ctx, c, RC.CLIENT_IDENTIFIER_NOT_VALID, `Keep alive ${asked} s exceeds the maximum of ${max} s`);
+  refuseConnect(
+    ctx,
+    c,
+    RC.CLIENT_IDENTIFIER_NOT_VALID,
+    `Keep alive ${asked} s exceeds the maximum of ${max} s`,
+  );
   return -1;
 }
 
@@ -128,7 +155,13 @@ function _will(p: ConnectIn): WillSpec | null {
   };
 }
 
-function _connack(ctx: BrokerContext, c: Client, present: boolean, assigned: string | undefined, serverKa: number): MqttPacket {
+function _connack(
+  ctx: BrokerContext,
+  c: Client,
+  present: boolean,
+  assigned: string | undefined,
+  serverKa: number,
+): MqttPacket {
   const p: MqttPacket = { cmd: "connack", sessionPresent: present, reasonCode: 0, returnCode: 0 };
   if (c.version !== 5) return p;
   const o = ctx.opts;

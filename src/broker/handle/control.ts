@@ -16,7 +16,11 @@ export function handleDisconnect(ctx: BrokerContext, c: Client, p: IDisconnectPa
   const expiry = p.properties?.sessionExpiryInterval;
   if (expiry !== undefined) {
     if (s.expiryInterval === 0 && expiry !== 0) {
-      throw new MqttError(RC.PROTOCOL_ERROR, "Session Expiry Interval set on DISCONNECT after 0 in CONNECT", "[MQTT-3.14.2-2]");
+      throw new MqttError(
+        RC.PROTOCOL_ERROR,
+        "Session Expiry Interval set on DISCONNECT after 0 in CONNECT",
+        "[MQTT-3.14.2-2]",
+      );
     }
     s.expiryInterval = expiry;
   }
@@ -25,7 +29,10 @@ export function handleDisconnect(ctx: BrokerContext, c: Client, p: IDisconnectPa
   c.sink.close();
 }
 
-/** No enhanced authentication method is configured, so AUTH is refused. */
+/**
+ * No authentication method can have been agreed (CONNECT with one gets CONNACK 0x8C), so AUTH is a
+ * Protocol Error [MQTT-4.12.0-6]; 0x8C itself is not a valid DISCONNECT reason code.
+ */
 export function handleAuth(ctx: BrokerContext, c: Client): void {
-  disconnectClient(ctx, c, RC.BAD_AUTHENTICATION_METHOD, "No authentication method is configured");
+  disconnectClient(ctx, c, RC.PROTOCOL_ERROR, "AUTH without an authentication method; none is configured");
 }

@@ -22,28 +22,45 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
       return;
     }
     if (s.rxQos2.size >= ctx.opts.maxInflight) {
-      throw new MqttError(RC.RECEIVE_MAXIMUM_EXCEEDED, "More QoS 2 messages in flight than Receive Maximum", "[MQTT-3.3.4-9]");
+      throw new MqttError(
+        RC.RECEIVE_MAXIMUM_EXCEEDED,
+        "More QoS 2 messages in flight than Receive Maximum",
+        "[MQTT-3.3.4-9]",
+      );
     }
   }
   if (p.payloadFormat === 1 && !isValidUtf8(p.payload)) {
-    if (qos === 0) throw new MqttError(RC.PAYLOAD_FORMAT_INVALID, "Payload is not UTF-8 as its format indicator says");
+    if (qos === 0) {
+      throw new MqttError(RC.PAYLOAD_FORMAT_INVALID, "Payload is not UTF-8 as its format indicator says");
+    }
     sendCtrl(c, ackItem(qos === 1 ? PUBACK : PUBREC, p.messageId, RC.PAYLOAD_FORMAT_INVALID));
     return;
   }
   const expiresAt = p.expiry >= 0 ? ctx.deps.now() + p.expiry * 1000 : 0;
-  const msg = createMessage(topic, p.payload, { qos, retain: p.retain, props: p.props, expiresAt, origin: s });
+  const msg = createMessage(topic, p.payload, {
+    qos,
+    retain: p.retain,
+    props: p.props,
+    expiresAt,
+    origin: s,
+  });
   ctx.metrics.messagesReceived++;
   const n = publishMessage(ctx, msg);
   if (qos === 0) return;
   if (qos === 2) s.rxQos2.add(p.messageId);
-  sendCtrl(c, ackItem(qos === 1 ? PUBACK : PUBREC, p.messageId, v5 && n === 0 ? RC.NO_MATCHING_SUBSCRIBERS : 0));
+  sendCtrl(
+    c,
+    ackItem(qos === 1 ? PUBACK : PUBREC, p.messageId, v5 && n === 0 ? RC.NO_MATCHING_SUBSCRIBERS : 0),
+  );
 }
 
 /** Applies and records Topic Aliases [MQTT-3.3.2-7] .. [MQTT-3.3.2-12]. */
 function _resolveAlias(ctx: BrokerContext, c: Client, p: PublishPacket): string {
   const alias = p.topicAlias;
   if (alias === 0) {
-    if (p.topic === "") throw new MqttError(RC.PROTOCOL_ERROR, "Empty topic without a Topic Alias", "[MQTT-3.3.2-8]");
+    if (p.topic === "") {
+      throw new MqttError(RC.PROTOCOL_ERROR, "Empty topic without a Topic Alias", "[MQTT-3.3.2-8]");
+    }
     return p.topic;
   }
   if (alias > ctx.opts.topicAliasMaximum) {
@@ -54,6 +71,8 @@ function _resolveAlias(ctx: BrokerContext, c: Client, p: PublishPacket): string 
     return p.topic;
   }
   const known = c.aliasIn?.get(alias);
-  if (known === undefined) throw new MqttError(RC.PROTOCOL_ERROR, `Topic Alias ${alias} was never set`, "[MQTT-3.3.2-12]");
+  if (known === undefined) {
+    throw new MqttError(RC.PROTOCOL_ERROR, `Topic Alias ${alias} was never set`, "[MQTT-3.3.2-12]");
+  }
   return known;
 }

@@ -20,7 +20,9 @@ export function handleSubscribe(ctx: BrokerContext, c: Client, p: ISubscribePack
   const granted: number[] = [];
   const added: [Subscription, boolean][] = [];
   for (const req of p.subscriptions) {
-    if (!isCleanString(req.topic, raw)) throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
+    if (!isCleanString(req.topic, raw)) {
+      throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
+    }
     const sub = _subscribeOne(ctx, s, req, subId, v5);
     if (typeof sub === "number") granted.push(sub);
     else {
@@ -43,13 +45,23 @@ function _subscriptionId(p: ISubscribePacket): number {
   const id = p.properties?.subscriptionIdentifier as number | number[] | undefined;
   if (id === undefined) return 0;
   if (typeof id !== "number" || id === 0) {
-    throw new MqttError(RC.PROTOCOL_ERROR, "Subscription Identifier must be one number from 1", "[MQTT-3.8.2-1]");
+    throw new MqttError(
+      RC.PROTOCOL_ERROR,
+      "Subscription Identifier must be one number from 1",
+      "[MQTT-3.8.2-1]",
+    );
   }
   return id;
 }
 
 /** Returns the failure reason code, or the subscription and whether it is new. */
-function _subscribeOne(ctx: BrokerContext, s: Session, req: SubscriptionIn, subId: number, v5: boolean): number | [Subscription, boolean] {
+function _subscribeOne(
+  ctx: BrokerContext,
+  s: Session,
+  req: SubscriptionIn,
+  subId: number,
+  v5: boolean,
+): number | [Subscription, boolean] {
   const fail = v5 ? RC.TOPIC_FILTER_INVALID : 0x80;
   const shared = parseSharedFilter(req.topic);
   if (shared === null) return fail;
@@ -86,7 +98,9 @@ export function handleUnsubscribe(ctx: BrokerContext, c: Client, p: IUnsubscribe
   const raw = p.raw ?? Buffer.alloc(0);
   const codes: number[] = [];
   for (const filter of p.unsubscriptions) {
-    if (!isCleanString(filter, raw)) throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
+    if (!isCleanString(filter, raw)) {
+      throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
+    }
     const sub = s.subs.get(filter);
     if (sub === undefined) {
       codes.push(RC.NO_SUBSCRIPTION_EXISTED);

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { RC } from "../../src/protocol/reason_code.ts";
+import { PACKETS } from "../fixtures/packets.ts";
+import { TestBroker } from "../helpers/mem_client.ts";
+
+describe("CONNECT", () => {
+  test("MQTT 3.1.1 accepts an empty client id only with a clean session [MQTT-3.1.3-7] [MQTT-3.1.3-8]", () => {
+    const tb = new TestBroker();
+    assert.equal(tb.client(4).connect("", { clean: true }).returnCode, 0);
+    const c = tb.client(4);
+    c.sendRaw(PACKETS.connectV4EmptyIdPersistent);
+    assert.equal(c.take("connack").returnCode, 2);
+    assert.equal(c.closed, true);
+  });
+
+  test("MQTT 3.1 refuses an empty client id", () => {
+    const c = new TestBroker().client(3);
+    c.sendRaw(PACKETS.connectV3EmptyId);
+    assert.equal(c.take("connack").returnCode, 2);
+  });
+
+  test("MQTT 5 assigns a client identifier [MQTT-3.2.2-16]", () => {
+    const ack = new TestBroker().client(5).connect("");
+    assert.equal(ack.reasonCode, 0);
+    const id = (ack.properties as Record<string, string>).assignedClientIdentifier;
+    assert.match(id!, /^auto-/);
+  });
+
+  test("an unsupported protocol level gets CONNACK 0x01 and is closed [MQTT-3.1.2-2]", () => {
+    const c = new TestBroker().client(4);
+    c.sendRaw(PACKETS.connectLevel6);
+    assert.equal(c.take("connack").returnCode, 1);
+    assert.equal(c.closed, true);
+  });
+
+  test("a packet before CONNECT closes the connection without an answer [MQTT-3.1.0-1]", () => {
+    const c = new TestBroker().client(4);
+    c.sendRaw(PACKETS.pingreq);
+    assert.equal(c.closed, true);
+    assert.equal(c.received.length, 0);
+  });
+
+  test("MQTT 5 CONNECT with an authentication method gets 0x8C", () => {
+    const c = new TestBroker().client(5);
+    const ack = c.connect("a", { properties: { authenticationMethod: "SCRAM-SHA-1" } });
+    assert.equal(ack.reasonCode, RC.BAD_AUTHENTICATION_METHOD);
+    assert.equal(c.closed, true);
+  });
+
+  test("AUTH without an agreed method is a protocol error [MQTT-4.12.0-6]", () => {
+    const c = new TestBroker().client(5);
+    c.connect("a");
+    c.send({ cmd: "auth", reasonCode: 0x18, properties: { authenticationMethod: "x" } });
+    assert.equal(c.take("disconnect").reasonCode, RC.PROTOCOL_ERROR);
+    assert.equal(c.closed, true);
+  });
+
+  test("MQTT 5 keep alive above max_keepalive is lowered with Server Keep Alive [MQTT-3.2.2-21]", () => {
+    const c = new TestBroker({ maxKeepalive: 30 }).client(5);
+    const ack = c.connect("k", { keepalive: 120 });
+    assert.equal((ack.properties as Record<string, number>).serverKeepAlive, 30);
+  });
+
+  test("MQTT 3.1.1 keep alive above max_keepalive is refused", () => {
+    const c = new TestBroker({ maxKeepalive: 30 }).client(4);
+    assert.equal(c.connect("k", { keepalive: 120 }).returnCode, 2);
+  });
+
+  test("CONNACK advertises the broker's limits to MQTT 5 clients", () => {
+    const ack = new TestBroker({ maxInflight: 100, maxPacketSize: 1000, topicAliasMaximum: 5 }).client(5)
+      .connect("l");
+    assert.deepEqual(
+      { ...(ack.properties as object) },
+      { receiveMaximum: 100, maximumPacketSize: 1000, topicAliasMaximum: 5 },
+    );
+  });
+
+  test("keep alive is enforced at 1.5 times the interval [MQTT-3.1.2-22]", () => {
+    const tb = new TestBroker();
+    const c = tb.client(5);
+    c.connect("ka", { keepalive: 10 });
+    tb.advance(1000);
+    tb.advance(14_000);
+    assert.equal(c.closed, false);
+    tb.advance(2_000);
+    assert.equal(c.closed, true);
+    assert.equal(c.take("disconnect").reasonCode, RC.KEEP_ALIVE_TIMEOUT);
+  });
+
+  test("traffic resets the keep alive timer", () => {
+    const tb = new TestBroker();
+    const c = tb.client(4);
+    c.connect("ka", { keepalive: 10 });
+    for (let i = 0; i < 5; i++) {
+      tb.advance(9_000);
+      c.sendRaw(PACKETS.pingreq);
+      c.take("pingresp");
+    }
+    assert.equal(c.closed, false);
+  });
+
+  test("session takeover closes the old connection with DISCONNECT 0x8E [MQTT-3.1.4-3]", () => {
+    const tb = new TestBroker();
+    const a = tb.client(5);
+    a.connect("same");
+    const b = tb.client(5);
+    b.connect("same");
+    assert.equal(a.take("disconnect").reasonCode, RC.SESSION_TAKEN_OVER);
+    assert.equal(a.closed, true);
+    assert.equal(b.closed, false);
+  });
+
+  test("a protocol error after CONNECT sends DISCONNECT with its reason code to MQTT 5 clients", () => {
+    const c = new TestBroker().client(5);
+    c.connect("e");
+    c.sendRaw(PACKETS.publishQos3);
+    assert.equal(c.take("disconnect").reasonCode, RC.MALFORMED_PACKET);
+    assert.equal(c.closed, true);
+  });
+});

@@ -1,0 +1,244 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import mqttPacket from "mqtt-packet";
+import { Decoder } from "../../src/protocol/codec.ts";
+import { PacketWriter } from "../../src/protocol/packet_writer.ts";
+import {
+  encodePublishTemplate,
+  type PublishOut,
+  type PublishPacket,
+  writeFromTemplate,
+  writePublish,
+} from "../../src/protocol/publish_codec.ts";
+import { MqttError, RC } from "../../src/protocol/reason_code.ts";
+import { PACKETS } from "../fixtures/packets.ts";
+
+function decodeAll(bytes: Buffer[], version = 4): unknown[] {
+  const d = new Decoder();
+  d.version = version;
+  const out: unknown[] = [];
+  for (const b of bytes) {
+    d.push(b);
+    for (let p = d.next(); p !== null; p = d.next()) out.push(p);
+  }
+  return out;
+}
+
+function decodeError(bytes: Buffer, version = 4, maxPacketSize?: number): MqttError {
+  const d = maxPacketSize === undefined ? new Decoder() : new Decoder({ maxPacketSize });
+  d.version = version;
+  d.push(bytes);
+  try {
+    while (d.next() !== null);
+  } catch (e) {
+    assert.ok(e instanceof MqttError);
+    return e;
+  }
+  throw new Error("no error");
+}
+
+function out(p: Partial<PublishOut>): PublishOut {
+  return {
+    topic: "t",
+    payload: Buffer.from("x"),
+    qos: 0,
+    retain: false,
+    dup: false,
+    messageId: 0,
+    v5: false,
+    props: null,
+    expiry: -1,
+    alias: 0,
+    subIds: null,
+    ...p,
+  };
+}
+
+describe("Decoder", () => {
+  test("decodes a PUBLISH as mqtt-packet encodes it, split across chunks", () => {
+    const raw = mqttPacket.generate({
+      cmd: "publish",
+      topic: "a/b",
+      payload: Buffer.from("hello"),
+      qos: 1,
+      messageId: 42,
+      retain: true,
+      dup: false,
+    });
+    const [p] = decodeAll([raw.subarray(0, 3), raw.subarray(3)]) as PublishPacket[];
+    assert.equal(p!.topic, "a/b");
+    assert.equal(p!.payload.toString(), "hello");
+    assert.equal(p!.qos, 1);
+    assert.equal(p!.messageId, 42);
+    assert.equal(p!.retain, true);
+  });
+
+  test("decodes several packets from one chunk", () => {
+    const a = mqttPacket.generate({
+      cmd: "publish",
+      topic: "x",
+      payload: Buffer.from("1"),
+      qos: 0,
+      retain: false,
+      dup: false,
+    });
+    const got = decodeAll([Buffer.concat([a, PACKETS.pingreq, a])]);
+    assert.deepEqual(got.map((p) => (p as { cmd: string }).cmd), ["publish", "pingreq", "publish"]);
+  });
+
+  test("keeps MQTT 5 user properties in order and strips alias and expiry [MQTT-3.3.2-18]", () => {
+    const w = new PacketWriter();
+    // user a=1, alias 3, user b=2, expiry 30, user a=3: the order a,b,a must survive
+    const props = Buffer.from([
+      0x26,
+      0,
+      1,
+      0x61,
+      0,
+      1,
+      0x31,
+      0x23,
+      0,
+      3,
+      0x26,
+      0,
+      1,
+      0x62,
+      0,
+      1,
+      0x32,
+      0x02,
+      0,
+      0,
+      0,
+      30,
+      0x26,
+      0,
+      1,
+      0x61,
+      0,
+      1,
+      0x33,
+    ]);
+    const body = Buffer.concat([
+      Buffer.from([0, 1, 0x74]),
+      Buffer.from([props.length]),
+      props,
+      Buffer.from("pl"),
+    ]);
+    const raw = Buffer.concat([Buffer.from([0x30, body.length]), body]);
+    const [p] = decodeAll([raw], 5) as PublishPacket[];
+    assert.equal(p!.topicAlias, 3);
+    assert.equal(p!.expiry, 30);
+    writePublish(w, out({ v5: true, props: p!.props, payload: p!.payload }), 1);
+    const back = mqttPacket.parser({ protocolVersion: 5 });
+    let parsed: Record<string, unknown> | undefined;
+    back.on("packet", (x) => (parsed = x as unknown as Record<string, unknown>));
+    back.parse(Buffer.from(w.take()!));
+    assert.deepEqual({ ...((parsed!.properties as Record<string, object>).userProperties) }, {
+      a: ["1", "3"],
+      b: "2",
+    });
+    const raw2 = Buffer.from(p!.props!);
+    assert.deepEqual([...raw2.subarray(0, 7)], [0x26, 0, 1, 0x61, 0, 1, 0x31]);
+    assert.equal(raw2.indexOf(0x23), -1);
+  });
+
+  test("rejects PUBLISH with QoS 3 as malformed [MQTT-3.3.1-4]", () => {
+    assert.equal(decodeError(PACKETS.publishQos3).code, RC.MALFORMED_PACKET);
+  });
+
+  test("rejects wildcards in a PUBLISH topic [MQTT-3.3.2-2]", () => {
+    assert.equal(decodeError(PACKETS.publishWildcard).code, RC.TOPIC_NAME_INVALID);
+  });
+
+  test("rejects a topic that is not valid UTF-8 [MQTT-1.5.4-1]", () => {
+    assert.equal(decodeError(PACKETS.publishBadUtf8).code, RC.MALFORMED_PACKET);
+  });
+
+  test("rejects a remaining length longer than four bytes [MQTT-1.5.5-1]", () => {
+    assert.equal(decodeError(PACKETS.fiveByteLength).code, RC.MALFORMED_PACKET);
+  });
+
+  test("rejects a packet over the maximum packet size with 0x95", () => {
+    const big = mqttPacket.generate({
+      cmd: "publish",
+      topic: "t",
+      payload: Buffer.alloc(2000),
+      qos: 0,
+      retain: false,
+      dup: false,
+    });
+    assert.equal(decodeError(big, 4, 1000).code, RC.PACKET_TOO_LARGE);
+  });
+
+  test("rejects PUBREL with wrong reserved flags [MQTT-2.2.2-2]", () => {
+    assert.equal(decodeError(PACKETS.pubrelBadFlags).code, RC.MALFORMED_PACKET);
+  });
+
+  test("reports protocol level 6 as unsupported [MQTT-3.1.2-2]", () => {
+    assert.equal(decodeError(PACKETS.connectLevel6, 0).code, RC.UNSUPPORTED_PROTOCOL_VERSION);
+  });
+
+  test("rejects the reserved CONNECT flag [MQTT-3.1.2-3]", () => {
+    assert.equal(decodeError(PACKETS.connectReservedFlag, 0).code, RC.MALFORMED_PACKET);
+  });
+
+  test("rejects a second CONNECT [MQTT-3.1.0-2]", () => {
+    assert.equal(
+      decodeError(Buffer.concat([PACKETS.connectV4, PACKETS.connectV4]), 0).code,
+      RC.PROTOCOL_ERROR,
+    );
+  });
+
+  test("rejects a packet type only servers send", () => {
+    assert.equal(decodeError(PACKETS.connack).code, RC.MALFORMED_PACKET);
+  });
+
+  test("learns the protocol level from CONNECT", () => {
+    const d = new Decoder();
+    d.push(PACKETS.connectV5);
+    d.next();
+    assert.equal(d.version, 5);
+  });
+});
+
+describe("PUBLISH encoding", () => {
+  test("a template patched with flags and packet id equals a direct encoding", () => {
+    for (const v5 of [false, true]) {
+      const scratch = new PacketWriter();
+      const base = out({
+        topic: "a/b",
+        payload: Buffer.from("payload"),
+        qos: 1,
+        v5,
+        props: v5 ? Buffer.from([0x03, 0, 1, 0x78]) : null,
+      });
+      const t = encodePublishTemplate(base, 3, scratch);
+      const a = new PacketWriter();
+      writeFromTemplate(a, t, 8 | (2 << 1) | 1, 0x1234);
+      const b = new PacketWriter();
+      writePublish(b, { ...base, qos: 2, dup: true, retain: true, messageId: 0x1234 }, 3);
+      assert.deepEqual(a.take(), b.take());
+    }
+  });
+
+  test("mqtt-packet parses what writePublish produces, with subscription ids and alias", () => {
+    const w = new PacketWriter();
+    writePublish(
+      w,
+      out({ topic: "x/y", qos: 2, messageId: 9, v5: true, alias: 4, subIds: [1, 300], expiry: 12 }),
+      3,
+    );
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    let got: Record<string, unknown> | undefined;
+    parser.on("packet", (p) => (got = p as unknown as Record<string, unknown>));
+    parser.parse(Buffer.from(w.take()!));
+    assert.equal(got!.topic, "x/y");
+    assert.deepEqual(got!.properties, {
+      topicAlias: 4,
+      subscriptionIdentifier: [1, 300],
+      messageExpiryInterval: 12,
+    });
+  });
+});
