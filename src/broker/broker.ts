@@ -25,6 +25,7 @@ import { createRetainedStore } from "./retained.ts";
 import { publishMessage } from "./router.ts";
 import { detachClient, disconnectClient, tickSessions } from "./sessions.ts";
 import { createTopicTree } from "./topic_tree.ts";
+import { tickCongestion } from "./flow_control.ts";
 
 /** The broker as the transport and the cli see it. */
 export interface Broker {
@@ -49,7 +50,7 @@ export interface Broker {
   /** Shutting down: MQTT 5 clients get DISCONNECT 0x8B, everyone is closed [MQTT-3.14.2-1]. */
   close(): void;
   /** Counts for status output and tests. */
-  stats(): { clients: number; sessions: number; subscriptions: number; retained: number };
+  stats(): { clients: number; sessions: number; subscriptions: number; retained: number; queued: number };
 }
 
 /** Creates a broker. `opts` override {@link DEFAULT_BROKER_OPTIONS}. */
@@ -63,6 +64,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     retained: createRetainedStore(),
     metrics: createMetrics(),
     timed: new Set(),
+    congested: new Set(),
   };
   const scratch: EncodeScratch = { out: _emptyOut(), tplWriter: new PacketWriter() };
   let nextId = 1;
@@ -112,6 +114,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
         }
       }
       tickSessions(ctx, now);
+      tickCongestion(ctx, now);
     },
     publish(topic, payload, qos, retain) {
       const msg = createMessage(topic, payload, { qos, retain });
@@ -126,12 +129,17 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
         disconnectClient(ctx, c, RC.SERVER_SHUTTING_DOWN, "The broker is shutting down");
       }
     },
-    stats: () => ({
-      clients: ctx.clients.size,
-      sessions: ctx.sessions.size,
-      subscriptions: ctx.tree.count,
-      retained: ctx.retained.count,
-    }),
+    stats() {
+      let queued = 0;
+      for (const s of ctx.sessions.values()) queued += s.queue.length;
+      return {
+        clients: ctx.clients.size,
+        sessions: ctx.sessions.size,
+        subscriptions: ctx.tree.count,
+        retained: ctx.retained.count,
+        queued,
+      };
+    },
   };
 }
 

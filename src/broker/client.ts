@@ -8,6 +8,10 @@ export interface ClientSink {
   wake(): void;
   /** Flush what is queued, then close the connection. */
   close(): void;
+  /** Stop reading from this connection (its messages congest a subscriber) ... */
+  hold(): void;
+  /** ... and start again. */
+  release(): void;
   /** True while the socket does not accept more bytes (backpressure). */
   readonly blocked: boolean;
   readonly remoteAddress: string;
@@ -48,6 +52,8 @@ export interface Client {
   /** DISCONNECT received (the will is then not sent unless reason 0x04). */
   graceful: boolean;
   username: string | undefined;
+  /** Number of congested sessions holding this client (flow_control.ts). */
+  holds: number;
 }
 
 /** Creates the state for a new connection. */
@@ -70,6 +76,7 @@ export function createClient(id: number, sink: ClientSink): Client {
     problemInfo: true,
     graceful: false,
     username: undefined,
+    holds: 0,
   };
 }
 

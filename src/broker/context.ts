@@ -57,4 +57,6 @@ export interface BrokerContext {
   metrics: Metrics;
   /** Sessions (offline or with a pending will) that tick() must look at. */
   timed: Set<Session>;
+  /** Sessions holding publishers. */
+  congested: Set<Session>;
 }

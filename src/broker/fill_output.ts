@@ -14,6 +14,7 @@ import {
 import { type Client, ClientState } from "./client.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Message } from "./message.ts";
+import { drained } from "./flow_control.ts";
 import { allocPacketId, type Session } from "./session.ts";
 
 /** Scratch state reused across deliveries so that encoding allocates nothing per message. */
@@ -43,7 +44,7 @@ export function fillOutput(
   const window = c.sendWindow;
   while (w.pending < budget) {
     const qos = q.peekQos();
-    if (qos < 0 || (qos > 0 && s.inflight.size >= window)) return false;
+    if (qos < 0 || (qos > 0 && s.inflight.size >= window)) break;
     const msg = q.shift()!;
     if (msg.expiresAt !== 0 && msg.expiresAt < now) {
       ctx.metrics.droppedExpired++;
@@ -59,6 +60,7 @@ export function fillOutput(
     if (qos > 0) s.inflight.set(pid, { msg, qos, retain, subIds, state: 1 });
     ctx.metrics.messagesSent++;
   }
+  if (s.waiters !== null || s.stalled) drained(ctx, s);
   const next = q.peekQos();
   return next === 0 || (next > 0 && s.inflight.size < window);
 }

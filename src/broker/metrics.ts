@@ -16,6 +16,10 @@ export interface Metrics {
   willsPublished: number;
   sessionsExpired: number;
   protocolErrors: number;
+  /** Times a publisher was held because a subscriber's queue was half full. */
+  publishersHeld: number;
+  /** Times a subscriber held publishers without draining and was marked stalled. */
+  stalledSessions: number;
 }
 
 /** All counters at zero. */
@@ -31,5 +35,7 @@ export function createMetrics(): Metrics {
     willsPublished: 0,
     sessionsExpired: 0,
     protocolErrors: 0,
+    publishersHeld: 0,
+    stalledSessions: 0,
   };
 }

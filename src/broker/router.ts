@@ -5,6 +5,7 @@
 import type { BrokerContext } from "./context.ts";
 import { type Message, ownPayload } from "./message.ts";
 import type { Session, Subscription } from "./session.ts";
+import { congest, highWater } from "./flow_control.ts";
 import { mergeTargets, type SharedGroup, type Target } from "./topic_tree.ts";
 
 /** Stores or clears the retained copy, then routes. Returns the number of sessions it went to. */
@@ -94,5 +95,10 @@ export function deliver(
   const dropped = q.dropped;
   const queued = q.push(msg, qos, retain, subIds);
   ctx.metrics.droppedQueueFull += q.dropped - dropped;
-  if (queued && c !== null) c.sink.wake();
+  if (c === null || !queued) return;
+  c.sink.wake();
+  if (q.length >= highWater(s) && msg.origin !== null) {
+    const publisher = (msg.origin as Session).client;
+    if (publisher !== null) congest(ctx, s, publisher);
+  }
 }

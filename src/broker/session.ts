@@ -56,6 +56,12 @@ export interface Session {
   willAt: number;
   /** Set on resume: unacknowledged deliveries are sent again before anything new [MQTT-4.4.0-1]. */
   resend: boolean;
+  /** Publishers held until this session's queue drains (flow_control.ts), null when none. */
+  waiters: Client[] | null;
+  /** When the session started holding publishers (ms). */
+  congestedAt: number;
+  /** The session did not drain while holding publishers: it no longer holds anyone until it drains. */
+  stalled: boolean;
 }
 
 /** Creates an empty session whose queue holds at most `queueBound` deliveries. */
@@ -73,6 +79,9 @@ export function createSession(clientId: string, queueBound: number): Session {
     will: null,
     willAt: 0,
     resend: false,
+    waiters: null,
+    congestedAt: 0,
+    stalled: false,
   };
 }
 

@@ -5,6 +5,7 @@ import { type Client, ClientState } from "./client.ts";
 import type { BrokerContext } from "./context.ts";
 import { createSession, NEVER_EXPIRES, type Session } from "./session.ts";
 import { publishWill, scheduleWill } from "./will.ts";
+import { release } from "./flow_control.ts";
 
 /**
  * Attaches `c` to the session of `clientId`: an existing connection is taken over [MQTT-3.1.4-3],
@@ -65,6 +66,7 @@ export function detachClient(ctx: BrokerContext, c: Client): void {
   if (s === null || s.client !== c) return;
   s.client = null;
   s.queue.dropQos0();
+  release(ctx, s); // an offline session holds no publishers
   if (c.graceful) s.will = null; // [MQTT-3.1.2-10]
   else scheduleWill(ctx, s);
   if (s.expiryInterval === 0) {

@@ -84,6 +84,10 @@ export class Decoder {
     const buf = this.buf;
     const start = this.pos;
     const avail = buf.length - start;
+    if (avail === 0) return null;
+    if (this.version === 0 && buf[start]! >> 4 !== 1) {
+      throw new MqttError(RC.PROTOCOL_ERROR, "The first packet is not CONNECT", "[MQTT-3.1.0-1]");
+    }
     if (avail < 2) return null;
     let rem = 0;
     let mul = 1;

@@ -47,6 +47,8 @@ export class FlushScheduler {
 export class Link implements ClientSink {
   blocked = false;
   readonly client: Client;
+  /** Held by flow control: undecoded bytes wait in the decoder. */
+  private held = false;
   private scheduled = false;
   private closing = false;
   private readonly decoder: Decoder;
@@ -71,16 +73,21 @@ export class Link implements ClientSink {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.client.state === ClientState.Closed) return;
+    this.decoder.push(chunk);
+    this._process();
+  }
+
+  /** Hands decoded packets to the broker until the input runs out or the broker holds this client. */
+  private _process(): void {
     const c = this.client;
-    if (c.state === ClientState.Closed) return;
     const d = this.decoder;
-    d.push(chunk);
     try {
-      let p = d.next();
-      while (p !== null) {
+      while (!this.held) {
+        const p = d.next();
+        if (p === null) return;
         this.broker.handle(c, p);
         if ((c.state as ClientState) === ClientState.Closed) return; // handle() may close it
-        p = d.next();
       }
     } catch (e) {
       if (e instanceof MqttError) this.broker.reject(c, e);
@@ -119,15 +126,35 @@ export class Link implements ClientSink {
     const buf = w.take();
     if (buf !== null && !this.conn.write(buf)) {
       this.blocked = true;
-      this.conn.pause();
+      this._reading();
     }
     return more;
+  }
+
+  hold(): void {
+    this.held = true;
+    this._reading();
+  }
+
+  release(): void {
+    this.held = false;
+    this._reading();
+    // not now: release() runs inside another connection's flush
+    queueMicrotask(() => {
+      if (this.client.state !== ClientState.Closed) this._process();
+    });
+  }
+
+  /** Reads only while the socket takes our writes and flow control does not hold us. */
+  private _reading(): void {
+    if (this.blocked || this.held) this.conn.pause();
+    else this.conn.resume();
   }
 
   private onDrain(): void {
     if (!this.blocked) return;
     this.blocked = false;
-    if (!this.closing) this.conn.resume();
+    if (!this.closing) this._reading();
     this.wake();
   }
 

@@ -50,7 +50,14 @@ export class MemClient implements ClientSink {
     });
   }
 
+  held = false;
   wake(): void {}
+  hold(): void {
+    this.held = true;
+  }
+  release(): void {
+    this.held = false;
+  }
   close(): void {
     if (!this.closed) this.flush();
     this.closed = true;
@@ -86,7 +93,7 @@ export class MemClient implements ClientSink {
   }
 
   /** CONNECT and return the CONNACK. */
-  connect(clientId: string, extra: Partial<Packet & { cmd: "connect" }> = {}): Packet {
+  connect(clientId: string, extra: Record<string, unknown> = {}): Packet & Record<string, unknown> {
     this.send(
       {
         cmd: "connect",

@@ -1,0 +1,55 @@
+/** A broker on a real loopback socket (port chosen by the OS), for end-to-end tests. */
+import net from "node:net";
+import { type Broker, createBroker } from "../../src/broker/broker.ts";
+import type { BrokerOptions } from "../../src/broker/context.ts";
+import { createNodeRuntime } from "../../src/runtime/node_runtime.ts";
+import { startListeners } from "../../src/transport/listeners.ts";
+import { quietLog } from "./mem_client.ts";
+
+/** A running broker. */
+export interface LiveBroker {
+  port: number;
+  url: string;
+  broker: Broker;
+  stop(): Promise<void>;
+}
+
+/** Starts a broker on 127.0.0.1 with a fast tick so keep alive and expiry show within a test. */
+export async function startLiveBroker(opts: Partial<BrokerOptions> = {}): Promise<LiveBroker> {
+  const rt = createNodeRuntime();
+  const broker = createBroker(opts, { now: Date.now, log: quietLog });
+  const listeners = await startListeners(rt, broker, [{ host: "127.0.0.1", port: 0 }], quietLog);
+  const stopTick = rt.every(100, () => broker.tick(Date.now()));
+  const port = listeners.servers[0]!.address.port;
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    broker,
+    stop: async () => {
+      stopTick();
+      broker.close();
+      await listeners.close();
+    },
+  };
+}
+
+/** A port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when `cond()` holds, polling; rejects with `what` after `ms` (a hang guard, not a timing assertion). */
+export async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
