@@ -87,32 +87,14 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
         _dispatch(ctx, c, p);
       } catch (e) {
         if (!(e instanceof MqttError)) throw e;
-        this.reject(c, e);
+        _reject(ctx, c, e);
       }
     },
-    reject(c, err) {
-      if (c.state === ClientState.Closed) return;
-      ctx.metrics.protocolErrors++;
-      deps.log.info(`Closing ${c.session?.clientId ?? c.sink.remoteAddress}: ${err.message}`);
-      if (c.state === ClientState.New) {
-        if (err.code === RC.UNSUPPORTED_PROTOCOL_VERSION) refuseConnect(ctx, c, err.code, err.message);
-        else detachClient(ctx, c);
-        c.sink.close();
-        return;
-      }
-      disconnectClient(ctx, c, err.code, err.message);
-    },
+    reject: (c, err) => _reject(ctx, c, err),
     detach: (c) => detachClient(ctx, c),
     fill: (c, w, budget) => fillOutput(ctx, c, w, budget, scratch),
     tick(now) {
-      for (const c of ctx.clients) {
-        if (c.active) {
-          c.active = false;
-          if (c.keepaliveMs > 0) c.deadline = now + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
-        } else if (now >= c.deadline && (c.keepaliveMs > 0 || c.state === ClientState.New)) {
-          this.reject(c, new MqttError(RC.KEEP_ALIVE_TIMEOUT, "Keep alive timed out", "[MQTT-3.1.2-22]"));
-        }
-      }
+      _tickKeepalive(ctx, now);
       tickSessions(ctx, now);
       tickCongestion(ctx, now);
     },
@@ -129,18 +111,45 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
         disconnectClient(ctx, c, RC.SERVER_SHUTTING_DOWN, "The broker is shutting down");
       }
     },
-    stats() {
-      let queued = 0;
-      for (const s of ctx.sessions.values()) queued += s.queue.length;
-      return {
-        clients: ctx.clients.size,
-        sessions: ctx.sessions.size,
-        subscriptions: ctx.tree.count,
-        retained: ctx.retained.count,
-        queued,
-      };
-    },
+    stats: () => _stats(ctx),
   };
+}
+
+function _stats(ctx: BrokerContext): ReturnType<Broker["stats"]> {
+  let queued = 0;
+  for (const s of ctx.sessions.values()) queued += s.queue.length;
+  return {
+    clients: ctx.clients.size,
+    sessions: ctx.sessions.size,
+    subscriptions: ctx.tree.count,
+    retained: ctx.retained.count,
+    queued,
+  };
+}
+
+function _reject(ctx: BrokerContext, c: Client, err: MqttError): void {
+  if (c.state === ClientState.Closed) return;
+  ctx.metrics.protocolErrors++;
+  ctx.deps.log.info(`Closing ${c.session?.clientId ?? c.sink.remoteAddress}: ${err.message}`);
+  if (c.state === ClientState.New) {
+    if (err.code === RC.UNSUPPORTED_PROTOCOL_VERSION) refuseConnect(ctx, c, err.code, err.message);
+    else detachClient(ctx, c);
+    c.sink.close();
+    return;
+  }
+  disconnectClient(ctx, c, err.code, err.message);
+}
+
+/** A connection with no packet for keep alive × multiplier (or no CONNECT in time) is closed. */
+function _tickKeepalive(ctx: BrokerContext, now: number): void {
+  for (const c of ctx.clients) {
+    if (c.active) {
+      c.active = false;
+      if (c.keepaliveMs > 0) c.deadline = now + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
+    } else if (now >= c.deadline && (c.keepaliveMs > 0 || c.state === ClientState.New)) {
+      _reject(ctx, c, new MqttError(RC.KEEP_ALIVE_TIMEOUT, "Keep alive timed out", "[MQTT-3.1.2-22]"));
+    }
+  }
 }
 
 function _dispatch(ctx: BrokerContext, c: Client, p: InboundPacket): void {

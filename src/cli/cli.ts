@@ -2,7 +2,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import { ConfigError } from "../config/config_error.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { type CliIo, startCommand } from "./start.ts";
+import { type CliIo, START_USAGE, startCommand } from "./start.ts";
 
 export const USAGE = `Usage: broker <command> [options]
 
@@ -37,7 +37,7 @@ export async function runCli(argv: string[], rt: Runtime, io: CliIo): Promise<nu
   } catch (e) {
     if (e instanceof ConfigError) io.err(`Configuration error: ${e.message}\n`);
     else if ((e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") === true) {
-      io.err(`${(e as Error).message}\n`);
+      io.err(`${(e as Error).message}\n\n${cmd === "start" ? START_USAGE : USAGE}`);
     } else io.err(`Error: ${(e as Error).message}\n`);
     return 1;
   }

@@ -122,76 +122,19 @@ function _decodeProperties(buf: Buffer, p: number, end: number, pkt: PublishPack
   const pend = pstart + len;
   if (pend > end) throw malformed("Properties longer than the packet");
   let q = pstart;
+  // Topic Alias and Message Expiry are consumed here; every other property is forwarded as raw bytes.
   let keepFrom = pstart;
   let kept: Buffer[] | null = null;
-  let seen = 0;
+  const seen = { mask: 0 };
   while (q < pend) {
     const id = buf[q]!;
-    const at = q;
-    q++;
-    switch (id) {
-      case P_PAYLOAD_FORMAT:
-        if (seen & 1) throw _dup("Payload Format Indicator");
-        seen |= 1;
-        pkt.payloadFormat = buf[q]!;
-        if (pkt.payloadFormat > 1) {
-          throw new MqttError(RC.PROTOCOL_ERROR, "Payload Format Indicator must be 0 or 1");
-        }
-        q += 1;
-        break;
-      case P_CONTENT_TYPE:
-        if (seen & 2) throw _dup("Content Type");
-        seen |= 2;
-        q = _skipString(buf, q, pend);
-        break;
-      case P_RESPONSE_TOPIC: {
-        if (seen & 4) throw _dup("Response Topic");
-        seen |= 4;
-        const s = q;
-        q = _skipString(buf, q, pend);
-        if (!isValidTopicName(buf.toString("utf8", s + 2, q))) {
-          throw new MqttError(RC.PROTOCOL_ERROR, "Response Topic must be a topic name", "[MQTT-3.3.2-14]");
-        }
-        break;
-      }
-      case P_CORRELATION:
-        if (seen & 8) throw _dup("Correlation Data");
-        seen |= 8;
-        q = _skipString(buf, q, pend);
-        break;
-      case P_USER_PROPERTY:
-        q = _skipString(buf, _skipString(buf, q, pend), pend);
-        break;
-      case P_EXPIRY:
-      case P_TOPIC_ALIAS: {
-        if (id === P_EXPIRY) {
-          if (pkt.expiry >= 0) throw _dup("Message Expiry Interval");
-          if (q + 4 > pend) throw malformed("Truncated property");
-          pkt.expiry = buf.readUInt32BE(q);
-          q += 4;
-        } else {
-          if (pkt.topicAlias > 0) throw _dup("Topic Alias");
-          if (q + 2 > pend) throw malformed("Truncated property");
-          pkt.topicAlias = (buf[q]! << 8) | buf[q + 1]!;
-          if (pkt.topicAlias === 0) {
-            throw new MqttError(RC.TOPIC_ALIAS_INVALID, "Topic Alias 0", "[MQTT-3.3.2-8]");
-          }
-          q += 2;
-        }
-        if (at > keepFrom) (kept ??= []).push(buf.subarray(keepFrom, at));
-        else kept ??= [];
-        keepFrom = q;
-        break;
-      }
-      case P_SUBSCRIPTION_ID:
-        throw new MqttError(
-          RC.PROTOCOL_ERROR,
-          "Subscription Identifier in a client PUBLISH",
-          "[MQTT-3.3.4-6]",
-        );
-      default:
-        throw new MqttError(RC.PROTOCOL_ERROR, `Property 0x${id.toString(16)} is not allowed in PUBLISH`);
+    const next = _property(buf, q + 1, pend, id, pkt, seen);
+    if (id === P_EXPIRY || id === P_TOPIC_ALIAS) {
+      kept ??= [];
+      if (q > keepFrom) kept.push(buf.subarray(keepFrom, q));
+      keepFrom = next;
     }
+    q = next;
   }
   if (q !== pend) throw malformed("Truncated property");
   if (kept === null) pkt.props = len === 0 ? null : buf.subarray(pstart, pend);
@@ -202,8 +145,67 @@ function _decodeProperties(buf: Buffer, p: number, end: number, pkt: PublishPack
   return pend;
 }
 
-function _dup(name: string): MqttError {
-  return new MqttError(RC.PROTOCOL_ERROR, `${name} appears twice`, "[MQTT-2.2.2-2]");
+/** Single-occurrence properties, as bits of `seen.mask` [MQTT-2.2.2-2]. */
+const ONCE: Record<number, [number, string]> = {
+  [P_PAYLOAD_FORMAT]: [1, "Payload Format Indicator"],
+  [P_CONTENT_TYPE]: [2, "Content Type"],
+  [P_RESPONSE_TOPIC]: [4, "Response Topic"],
+  [P_CORRELATION]: [8, "Correlation Data"],
+  [P_EXPIRY]: [16, "Message Expiry Interval"],
+  [P_TOPIC_ALIAS]: [32, "Topic Alias"],
+};
+
+/** Reads the value of property `id` starting at `q`; returns where the next property starts. */
+function _property(
+  buf: Buffer,
+  q: number,
+  pend: number,
+  id: number,
+  pkt: PublishPacket,
+  seen: { mask: number },
+): number {
+  const once = ONCE[id];
+  if (once !== undefined) {
+    if (seen.mask & once[0]) {
+      throw new MqttError(RC.PROTOCOL_ERROR, `${once[1]} appears twice`, "[MQTT-2.2.2-2]");
+    }
+    seen.mask |= once[0];
+  }
+  switch (id) {
+    case P_PAYLOAD_FORMAT:
+      pkt.payloadFormat = buf[q]!;
+      if (pkt.payloadFormat > 1) {
+        throw new MqttError(RC.PROTOCOL_ERROR, "Payload Format Indicator must be 0 or 1");
+      }
+      return q + 1;
+    case P_CONTENT_TYPE:
+    case P_CORRELATION:
+      return _skipString(buf, q, pend);
+    case P_USER_PROPERTY:
+      return _skipString(buf, _skipString(buf, q, pend), pend);
+    case P_RESPONSE_TOPIC: {
+      const next = _skipString(buf, q, pend);
+      if (!isValidTopicName(buf.toString("utf8", q + 2, next))) {
+        throw new MqttError(RC.PROTOCOL_ERROR, "Response Topic must be a topic name", "[MQTT-3.3.2-14]");
+      }
+      return next;
+    }
+    case P_EXPIRY:
+      if (q + 4 > pend) throw malformed("Truncated property");
+      pkt.expiry = buf.readUInt32BE(q);
+      return q + 4;
+    case P_TOPIC_ALIAS:
+      if (q + 2 > pend) throw malformed("Truncated property");
+      pkt.topicAlias = (buf[q]! << 8) | buf[q + 1]!;
+      if (pkt.topicAlias === 0) {
+        throw new MqttError(RC.TOPIC_ALIAS_INVALID, "Topic Alias 0", "[MQTT-3.3.2-8]");
+      }
+      return q + 2;
+    case P_SUBSCRIPTION_ID:
+      throw new MqttError(RC.PROTOCOL_ERROR, "Subscription Identifier in a client PUBLISH", "[MQTT-3.3.4-6]");
+    default:
+      throw new MqttError(RC.PROTOCOL_ERROR, `Property 0x${id.toString(16)} is not allowed in PUBLISH`);
+  }
 }
 
 /** What the broker sends: one delivery of a message to one subscriber. */

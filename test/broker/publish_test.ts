@@ -158,3 +158,15 @@ describe("retained messages", () => {
     assert.equal(s.take("publish").retain, false);
   });
 });
+
+describe("inbound quotas", () => {
+  test("more unreleased QoS 2 messages than Receive Maximum is DISCONNECT 0x93 [MQTT-3.3.4-9]", () => {
+    const c = new TestBroker({ maxInflight: 2 }).client(5);
+    c.connect("q");
+    for (let id = 1; id <= 3; id++) c.publish("q", "x", 2, { messageId: id });
+    assert.equal(c.takeAll("pubrec").length, 2);
+    const d = c.take("disconnect");
+    assert.equal(d.reasonCode, RC.RECEIVE_MAXIMUM_EXCEEDED);
+    assert.ok(typeof (d.properties as Record<string, string>).reasonString === "string");
+  });
+});

@@ -1,0 +1,278 @@
+/**
+ * Benchmark: this broker and Mosquitto side by side, same load, pinned cores, medians.
+ *
+ *   npm run bench -- [--reps 3] [--duration 10] [--scenarios a,b,c,d,e,f] [--out FILE]
+ *
+ * The broker runs on core 0, the load generator on core 1 (taskset). The load generator is
+ * ../shared/tools/mqttload (C; built into .bench/) when present, otherwise scripts/bench_load.ts.
+ * Only 127.0.0.1 is used. Prints a Markdown table; writes it to .bench/results.md too.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { cpus } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import process from "node:process";
+import { parseArgs } from "node:util";
+
+const { values: opt } = parseArgs({
+  options: {
+    reps: { type: "string", default: "3" },
+    duration: { type: "string", default: "10" },
+    scenarios: { type: "string", default: "a,b,c,d,e,f" },
+    out: { type: "string", default: ".bench/results.md" },
+  },
+});
+const REPS = Number(opt.reps);
+const DURATION = Number(opt.duration);
+const ROOT = new URL("..", import.meta.url).pathname;
+const BENCH = `${ROOT}.bench`;
+mkdirSync(BENCH, { recursive: true });
+
+const SCENARIOS: Record<string, { label: string; args: string[] }> = {
+  a: {
+    label: "(a) 1 pub → 1 sub, QoS 0",
+    args: ["--pubs", "1", "--subs", "1", "--qos", "0", "--size", "64"],
+  },
+  b: {
+    label: "(b) 1 pub → 1 sub, QoS 1, 64 in flight",
+    args: ["--pubs", "1", "--subs", "1", "--qos", "1", "--size", "64", "--inflight", "64"],
+  },
+  c: {
+    label: "(c) 20 pubs → 1 sub on bench/#, QoS 0",
+    args: [
+      "--pubs",
+      "20",
+      "--subs",
+      "1",
+      "--topics",
+      "20",
+      "--sub-filter",
+      "bench/#",
+      "--qos",
+      "0",
+      "--size",
+      "64",
+    ],
+  },
+  d: {
+    label: "(d) 1 pub → 20 subs, QoS 0",
+    args: ["--pubs", "1", "--subs", "20", "--topics", "1", "--qos", "0", "--size", "64"],
+  },
+  e: {
+    label: "(e) 1 → 1, QoS 0, 1,000 msg/s (latency)",
+    args: ["--pubs", "1", "--subs", "1", "--qos", "0", "--size", "64", "--rate", "1000"],
+  },
+  f: { label: "(f) 10,000 idle connections", args: ["--conns-only", "10000"] },
+};
+
+interface Result {
+  recv_rate: number;
+  lost: number;
+  dup: number;
+  reorder: number;
+  lat_p50_us: number;
+  lat_p99_us: number;
+  broker_cpu_pct: number;
+  broker_rss_kb: number;
+  connect_rate: number;
+  connected: number;
+  error?: string;
+}
+
+function loadGenerator(): string[] {
+  const src = `${ROOT}../shared/tools/mqttload/mqttload.c`;
+  const bin = `${BENCH}/mqttload`;
+  if (existsSync(src)) {
+    execFileSync("gcc", ["-O2", "-o", bin, src, "-lpthread"], { stdio: "inherit" });
+    return [bin];
+  }
+  console.error(
+    "../shared/tools/mqttload not found: using scripts/bench_load.ts (slower; figures are not comparable)",
+  );
+  return [process.execPath, `${ROOT}scripts/bench_load.ts`];
+}
+
+function brokers(): { name: string; port: number; cmd: string }[] {
+  const mosqConf = `${BENCH}/mosquitto.conf`;
+  writeFileSync(
+    mosqConf,
+    "listener 18830 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n",
+  );
+  const mosq = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+  return [
+    { name: "Mosquitto", port: 18830, cmd: `${mosq} -c ${mosqConf}` },
+    {
+      name: "this broker",
+      port: 18840,
+      cmd:
+        `${process.execPath} ${ROOT}src/main.ts start --conf ${ROOT}conf/nanomq.conf --url nmq-tcp://127.0.0.1:18840`,
+    },
+  ];
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+async function startBroker(cmd: string, port: number): Promise<{ pid: number; stop(): Promise<void> }> {
+  if (await canConnect(port)) throw new Error(`Port ${port} is in use: stop whatever listens there`);
+  const p = spawn("bash", ["-c", `ulimit -n 65536; exec taskset -c 0 ${cmd}`], { stdio: "ignore" });
+  for (let i = 0; !(await canConnect(port)); i++) {
+    if (i > 300 || p.exitCode !== null) throw new Error(`Broker did not start: ${cmd}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  return {
+    pid: p.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (p.exitCode !== null) return resolve();
+        const kill = setTimeout(() => p.kill("SIGKILL"), 5000);
+        p.once("exit", () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        p.kill("SIGTERM");
+      }),
+  };
+}
+
+function runLoad(gen: string[], port: number, pid: number, s: string): Result {
+  const f = s === "f";
+  const args = [
+    ...gen.slice(1),
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--quiet",
+    "--broker-pid",
+    String(pid),
+    "--duration",
+    String(f ? 5 : DURATION),
+    "--warmup",
+    f ? "0" : "2",
+    ...SCENARIOS[s]!.args,
+  ];
+  try {
+    const out = execFileSync("bash", [
+      "-c",
+      `ulimit -n 65536; exec taskset -c 1 "$@"`,
+      "load",
+      gen[0]!,
+      ...args,
+    ], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: (DURATION + 120) * 1000,
+    });
+    return JSON.parse(out.trim().split("\n").filter((l) => l.startsWith("{")).pop()!) as Result;
+  } catch (e) {
+    return { error: (e as Error).message.split("\n")[0] } as Result;
+  }
+}
+
+const median = (xs: number[]): number => {
+  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+const k = (
+  x: number,
+) => (!Number.isFinite(x)
+  ? "–"
+  : x >= 1e6
+  ? `${(x / 1e6).toFixed(2)}M`
+  : x >= 1e3
+  ? `${(x / 1e3).toFixed(0)}k`
+  : x.toFixed(0));
+const us = (
+  x: number,
+) => (!Number.isFinite(x) ? "–" : x >= 10_000 ? `${(x / 1000).toFixed(0)} ms` : `${x.toFixed(0)} µs`);
+const mb = (kb: number) => (!Number.isFinite(kb) || kb < 0 ? "–" : `${(kb / 1024).toFixed(0)} MB`);
+
+function row(s: string, name: string, rs: Result[], base: Result[] | null): string {
+  const ok = rs.filter((r) => r.error === undefined);
+  const m = (f: (r: Result) => number) => median(ok.map(f));
+  const errs = rs.length - ok.length;
+  const note = errs > 0 ? ` (${errs} failed: ${rs.find((r) => r.error)?.error})` : "";
+  if (s === "f") {
+    const ratio = base ? m((r) => r.connect_rate) / median(base.map((r) => r.connect_rate)) : NaN;
+    return `| ${SCENARIOS[s]!.label} | ${name} | ${k(m((r) => r.connect_rate))} conn/s | – | – | ${
+      m((r) => r.connected)
+    } connected | ${mb(m((r) => r.broker_rss_kb))} | ${
+      Number.isFinite(ratio) ? ratio.toFixed(2) + "x" : ""
+    }${note} |`;
+  }
+  const lat = s === "e";
+  const mine = lat ? m((r) => r.lat_p99_us) : m((r) => r.recv_rate);
+  const theirs = base ? median(base.map((r) => (lat ? r.lat_p99_us : r.recv_rate))) : NaN;
+  const ratio = base ? (lat ? theirs / mine : mine / theirs) : NaN;
+  const lost = ok.reduce((a, r) => a + r.lost, 0);
+  return `| ${SCENARIOS[s]!.label} | ${name} | ${k(m((r) => r.recv_rate))}/s | ${
+    us(m((r) => r.lat_p50_us))
+  } / ${us(m((r) => r.lat_p99_us))} | ${lost} | CPU ${m((r) => r.broker_cpu_pct).toFixed(0)}% | ${
+    mb(m((r) => r.broker_rss_kb))
+  } | ${Number.isFinite(ratio) ? ratio.toFixed(2) + "x" : ""}${note} |`;
+}
+
+async function main(): Promise<void> {
+  execFileSync("bash", [`${ROOT}scripts/install_test_deps.sh`, "--bench"], { stdio: "inherit" });
+  const gen = loadGenerator();
+  const list = brokers();
+  const scen = opt.scenarios!.split(",");
+  const results = new Map<string, Result[]>();
+  for (const s of scen) {
+    for (let rep = 1; rep <= REPS; rep++) {
+      for (const b of list) {
+        const proc = await startBroker(b.cmd, b.port);
+        const r = runLoad(gen, b.port, proc.pid, s);
+        await proc.stop();
+        const key = `${s}/${b.name}`;
+        results.set(key, [...(results.get(key) ?? []), r]);
+        console.error(
+          `[${s} ${rep}/${REPS}] ${b.name}: ${
+            r.error ?? `${k(r.recv_rate)}/s lost ${r.lost} p99 ${us(r.lat_p99_us)} rss ${mb(r.broker_rss_kb)}`
+          }`,
+        );
+      }
+    }
+  }
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpu}, ${
+      (Number(readFileSync("/proc/meminfo", "utf8").match(/MemTotal:\s+(\d+)/)?.[1]) / 1048576).toFixed(0)
+    } GiB, ` +
+    `Linux ${
+      execFileSync("uname", ["-r"], { encoding: "utf8" }).trim()
+    }; broker pinned to core 0, load generator (${
+      gen.length === 1 ? "mqttload" : "bench_load.ts"
+    }) to core 1; ` +
+    `64-byte payloads, ${DURATION} s windows, median of ${REPS}. This broker: Bun ${
+      process.versions.bun ?? "-"
+    } running src/main.ts; Mosquitto ${
+      execFileSync("bash", ["-c", "mosquitto -h | head -1 | awk '{print $3}'"], { encoding: "utf8" }).trim()
+    }.`,
+    "",
+    "| scenario | broker | delivered | latency p50 / p99 | lost | broker CPU | broker RSS | vs Mosquitto |",
+    "|---|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const s of scen) {
+    const base = results.get(`${s}/Mosquitto`) ?? null;
+    for (const b of list) {
+      lines.push(row(s, b.name, results.get(`${s}/${b.name}`) ?? [], b.name === "Mosquitto" ? null : base));
+    }
+  }
+  const table = lines.join("\n");
+  writeFileSync(`${ROOT}${opt.out}`, table + "\n");
+  console.log(table);
+}
+
+await main();

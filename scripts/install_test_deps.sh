@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the programs the test suite and the benchmark use, from Debian's packages:
+# mosquitto-clients (tests), mosquitto (benchmark reference), gcc (builds mqttload), util-linux (taskset).
+set -euo pipefail
+need=()
+command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
+if [[ "${1:-}" == "--bench" ]]; then
+  command -v mosquitto >/dev/null || [[ -x /usr/sbin/mosquitto ]] || need+=(mosquitto)
+  command -v gcc >/dev/null || need+=(gcc libc6-dev)
+  command -v taskset >/dev/null || need+=(util-linux)
+fi
+[[ ${#need[@]} -eq 0 ]] && exit 0
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+echo "Installing ${need[*]} with apt-get" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { describe, test } from "node:test";
+import mqtt from "mqtt";
+import { freePort, waitFor } from "../helpers/live_broker.ts";
+import { run } from "../helpers/run.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "broker-cli-"));
+const broker = (args: string[]) => run(process.execPath, ["src/main.ts", ...args]);
+
+function conf(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe("broker command line", () => {
+  test("--version prints the version and the runtime", async () => {
+    const r = await broker(["--version"]).done;
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^broker \d+\.\d+\.\d+ \((bun|node|deno) /);
+  });
+
+  test("a bad value names the file, line and key, and the broker does not start", async () => {
+    const f = conf("bad.conf", 'mqtt {\n  max_mqueue_len = "lots"\n}\n');
+    const r = await broker(["start", "--conf", f]).done;
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.includes(`${f}:2: mqtt.max_mqueue_len`), r.stderr);
+  });
+
+  test("an unknown flag is an error that names it", async () => {
+    const r = await broker(["start", "--bogus"]).done;
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--bogus/);
+  });
+
+  test("a port in use stops start with an error naming the listener", async () => {
+    const port = await freePort();
+    const first = broker(["start", "--url", `nmq-tcp://127.0.0.1:${port}`]);
+    await waitForListening(port);
+    const r = await broker(["start", "--url", `nmq-tcp://127.0.0.1:${port}`]).done;
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`TCP listener 127.0.0.1:${port}`));
+    first.kill();
+    await first.done;
+  });
+
+  test("serves the shipped conf/nanomq.conf; SIGTERM sends MQTT 5 clients DISCONNECT 0x8B and exits 0", async () => {
+    const port = await freePort();
+    const b = broker(["start", "--conf", "conf/nanomq.conf", "--url", `nmq-tcp://127.0.0.1:${port}`]);
+    await waitForListening(port);
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, reconnectPeriod: 0 });
+    let code = -1;
+    c.on("disconnect", (p) => (code = p.reasonCode ?? 0));
+    b.kill();
+    const r = await b.done;
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(() => code !== -1, "the DISCONNECT");
+    assert.equal(code, 0x8b);
+    c.end(true);
+  });
+});
+
+async function waitForListening(port: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        reconnectPeriod: 0,
+        connectTimeout: 1000,
+      });
+      c.end(true);
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`Broker did not listen on ${port}: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
