@@ -4,7 +4,7 @@
  */
 import type { InboundPacket } from "../protocol/codec.ts";
 import { PacketWriter } from "../protocol/packet_writer.ts";
-import type { PublishOut } from "../protocol/publish_codec.ts";
+import { emptyPublishOut } from "../protocol/publish_codec.ts";
 import { MqttError, RC } from "../protocol/reason_code.ts";
 import { type Client, type ClientSink, ClientState, createClient } from "./client.ts";
 import {
@@ -66,7 +66,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     timed: new Set(),
     congested: new Set(),
   };
-  const scratch: EncodeScratch = { out: _emptyOut(), tplWriter: new PacketWriter() };
+  const scratch: EncodeScratch = { out: emptyPublishOut(), tplWriter: new PacketWriter() };
   let nextId = 1;
   return {
     metrics: ctx.metrics,
@@ -181,20 +181,4 @@ function _dispatch(ctx: BrokerContext, c: Client, p: InboundPacket): void {
     case "connect":
       throw new MqttError(RC.PROTOCOL_ERROR, "Second CONNECT", "[MQTT-3.1.0-2]");
   }
-}
-
-function _emptyOut(): PublishOut {
-  return {
-    topic: "",
-    payload: Buffer.alloc(0),
-    qos: 0,
-    retain: false,
-    dup: false,
-    messageId: 0,
-    v5: false,
-    props: null,
-    expiry: -1,
-    alias: 0,
-    subIds: null,
-  };
 }

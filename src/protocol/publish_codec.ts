@@ -225,6 +225,23 @@ export interface PublishOut {
   subIds: readonly number[] | null;
 }
 
+/** A PublishOut with every field at its neutral value (QoS 0, no properties). */
+export function emptyPublishOut(): PublishOut {
+  return {
+    topic: "",
+    payload: Buffer.alloc(0),
+    qos: 0,
+    retain: false,
+    dup: false,
+    messageId: 0,
+    v5: false,
+    props: null,
+    expiry: -1,
+    alias: 0,
+    subIds: null,
+  };
+}
+
 /** Size in bytes of the MQTT 5 property section of `p` (without its length prefix). */
 function _propsSize(p: PublishOut): number {
   let n = p.props === null ? 0 : p.props.length;

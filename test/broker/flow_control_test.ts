@@ -5,12 +5,7 @@ import { TestBroker } from "../helpers/mem_client.ts";
 
 function setup() {
   const tb = new TestBroker({ maxQueueLen: 8 });
-  const sub = tb.client(4);
-  sub.connect("sub");
-  sub.subscribe("f", 1);
-  const pub = tb.client(4);
-  pub.connect("pub");
-  return { tb, sub, pub };
+  return { tb, ...tb.pair(4, "f", 1) };
 }
 
 describe("flow control", () => {

@@ -4,11 +4,7 @@ import { RC } from "../../src/protocol/reason_code.ts";
 import { TestBroker } from "../helpers/mem_client.ts";
 
 function pair(tb = new TestBroker()) {
-  const sub = tb.client(5);
-  sub.connect("sub");
-  const pub = tb.client(5);
-  pub.connect("pub");
-  return { tb, sub, pub };
+  return { tb, ...tb.pair(5) };
 }
 
 describe("MQTT 5 features", () => {

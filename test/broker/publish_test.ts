@@ -5,12 +5,7 @@ import { TestBroker } from "../helpers/mem_client.ts";
 
 describe("PUBLISH flows", () => {
   test("QoS 1 is acknowledged with PUBACK and delivered with a packet id", () => {
-    const tb = new TestBroker();
-    const sub = tb.client(4);
-    sub.connect("s");
-    sub.subscribe("a/b", 1);
-    const pub = tb.client(4);
-    pub.connect("p");
+    const { sub, pub } = new TestBroker().pair(4, "a/b", 1);
     pub.publish("a/b", "hi", 1);
     assert.equal(pub.take("puback").messageId, 7);
     const got = sub.take("publish");
@@ -20,12 +15,7 @@ describe("PUBLISH flows", () => {
   });
 
   test("QoS 2 inbound: PUBREC, then PUBCOMP on PUBREL; a resent PUBLISH is not routed twice [MQTT-4.3.3-10]", () => {
-    const tb = new TestBroker();
-    const sub = tb.client(4);
-    sub.connect("s");
-    sub.subscribe("q2", 2);
-    const pub = tb.client(4);
-    pub.connect("p");
+    const { sub, pub } = new TestBroker().pair(4, "q2", 2);
     pub.publish("q2", "once", 2);
     pub.take("pubrec");
     pub.publish("q2", "once", 2, { dup: true });
@@ -36,12 +26,7 @@ describe("PUBLISH flows", () => {
   });
 
   test("QoS 2 outbound: PUBREC from the subscriber gets PUBREL, PUBCOMP completes", () => {
-    const tb = new TestBroker();
-    const sub = tb.client(4);
-    sub.connect("s");
-    sub.subscribe("q2", 2);
-    const pub = tb.client(4);
-    pub.connect("p");
+    const { sub, pub } = new TestBroker().pair(4, "q2", 2);
     pub.publish("q2", "x", 2);
     const p = sub.take("publish");
     sub.send({ cmd: "pubrec", messageId: p.messageId as number });
@@ -51,12 +36,7 @@ describe("PUBLISH flows", () => {
   });
 
   test("delivery QoS is the lower of publish and subscription QoS", () => {
-    const tb = new TestBroker();
-    const sub = tb.client(4);
-    sub.connect("s");
-    sub.subscribe("d", 1);
-    const pub = tb.client(4);
-    pub.connect("p");
+    const { sub, pub } = new TestBroker().pair(4, "d", 1);
     pub.publish("d", "x", 2);
     assert.equal(sub.take("publish").qos, 1);
   });

@@ -19,26 +19,8 @@ test("a subscriber that stops reading gets a bounded queue; QoS 0 overflow is dr
   slow.socket.pause();
 
   const pub = await RawClient.open(lb.port, 4);
-  pub.write(
-    Buffer.from([
-      0x10,
-      0x0e,
-      0x00,
-      0x04,
-      0x4d,
-      0x51,
-      0x54,
-      0x54,
-      0x04,
-      0x02,
-      0x00,
-      0x3c,
-      0x00,
-      0x02,
-      0x70,
-      0x31,
-    ]),
-  );
+  pub.write(PACKETS.connectV4P1);
+
   const one = mqttPacket.generate({
     cmd: "publish",
     topic: "flood",

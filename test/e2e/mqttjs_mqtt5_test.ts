@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
-import { type LiveBroker, startLiveBroker, waitFor } from "../helpers/live_broker.ts";
+import { liveBrokerFixture, waitFor } from "../helpers/live_broker.ts";
 
-let lb: LiveBroker;
-const open: MqttClient[] = [];
-before(async () => (lb = await startLiveBroker()));
-after(async () => {
-  for (const c of open) c.end(true);
-  await lb.stop();
-});
-
-async function v5(opts: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(lb.url, { protocolVersion: 5, reconnectPeriod: 0, ...opts });
-  open.push(c);
-  return c;
-}
+const fx = liveBrokerFixture();
+const v5 = (opts: IClientOptions = {}) => fx.client({ protocolVersion: 5, ...opts });
 
 /** Received packets; `resolved` is the topic after MQTT.js applied any topic alias. */
 function packets(c: MqttClient): (IPublishPacket & { resolved: string })[] {
@@ -68,7 +57,7 @@ describe("MQTT 5 features through MQTT.js", () => {
     await pub.publishAsync("f/size", "fits", { qos: 1 });
     await waitFor(() => got.length === 1, "the small message");
     assert.deepEqual(text(got), ["fits"]);
-    assert.ok(lb.broker.metrics.droppedTooLarge >= 1);
+    assert.ok(fx.lb.broker.metrics.droppedTooLarge >= 1);
   });
 
   test("an expired message is not delivered to a session that comes back later", async () => {
@@ -80,14 +69,14 @@ describe("MQTT 5 features through MQTT.js", () => {
     await pub.publishAsync("f/exp", "short", { qos: 1, properties: { messageExpiryInterval: 1 } });
     await pub.publishAsync("f/exp", "long", { qos: 1, properties: { messageExpiryInterval: 60 } });
     await new Promise((r) => setTimeout(r, 2100));
-    const back = mqtt.connect(lb.url, {
+    const back = mqtt.connect(fx.lb.url, {
       protocolVersion: 5,
       clientId: "f-exp",
       clean: false,
       reconnectPeriod: 0,
       properties: props,
     });
-    open.push(back);
+    fx.track(back);
     const got = packets(back);
     await waitFor(() => got.length === 1, "the long-lived message");
     assert.deepEqual(text(got), ["long"]);
@@ -145,7 +134,7 @@ describe("MQTT 5 features through MQTT.js", () => {
 
   test("CONNECT with an authentication method is refused with 0x8C", async () => {
     await assert.rejects(
-      mqtt.connectAsync(lb.url, {
+      mqtt.connectAsync(fx.lb.url, {
         protocolVersion: 5,
         reconnectPeriod: 0,
         properties: { authenticationMethod: "SCRAM-SHA-1" },

@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { type LiveBroker, startLiveBroker, waitFor } from "../helpers/live_broker.ts";
+import { liveBrokerFixture, waitFor } from "../helpers/live_broker.ts";
 
-let lb: LiveBroker;
-const open: MqttClient[] = [];
-before(async () => (lb = await startLiveBroker()));
-after(async () => {
-  for (const c of open) c.end(true);
-  await lb.stop();
-});
-
-async function client(opts: IClientOptions): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(lb.url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-  open.push(c);
-  return c;
-}
+const fx = liveBrokerFixture();
+const client = (opts: IClientOptions) => fx.client(opts);
 
 interface Got {
   topic: string;
@@ -89,14 +78,14 @@ for (const protocolVersion of [4, 5] as const) {
       await first.endAsync();
       const pub = await client({ protocolVersion });
       await pub.publishAsync(`away${protocolVersion}`, "while away", { qos: 1 });
-      const back = mqtt.connect(lb.url, {
+      const back = mqtt.connect(fx.lb.url, {
         protocolVersion,
         clientId: id,
         clean: false,
         reconnectPeriod: 0,
         ...session,
       });
-      open.push(back);
+      fx.track(back);
       const got = collect(back);
       await waitFor(() => got.length === 1, "the queued message");
       assert.equal(got[0]!.payload, "while away");

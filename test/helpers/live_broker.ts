@@ -1,5 +1,7 @@
 /** A broker on a real loopback socket (port chosen by the OS), for end-to-end tests. */
 import net from "node:net";
+import { after, before } from "node:test";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { type Broker, createBroker } from "../../src/broker/broker.ts";
 import type { BrokerOptions } from "../../src/broker/context.ts";
 import { createNodeRuntime } from "../../src/runtime/node_runtime.ts";
@@ -52,4 +54,36 @@ export async function waitFor(cond: () => boolean, what: string, ms = 10_000): P
     if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * Registers before/after hooks that run one broker for the whole test file and end every MQTT.js
+ * client opened through `client()`.
+ */
+export function liveBrokerFixture(opts: Partial<BrokerOptions> = {}): {
+  readonly lb: LiveBroker;
+  client(o?: IClientOptions): Promise<MqttClient>;
+  track(c: MqttClient): MqttClient;
+} {
+  let lb: LiveBroker | undefined;
+  const open: MqttClient[] = [];
+  before(async () => (lb = await startLiveBroker(opts)));
+  after(async () => {
+    for (const c of open) c.end(true);
+    await lb?.stop();
+  });
+  return {
+    get lb() {
+      return lb!;
+    },
+    async client(o = {}) {
+      const c = await mqtt.connectAsync(lb!.url, { reconnectPeriod: 0, connectTimeout: 5000, ...o });
+      open.push(c);
+      return c;
+    },
+    track(c) {
+      open.push(c);
+      return c;
+    },
+  };
 }

@@ -28,6 +28,15 @@ export class TestBroker {
   client(version = 4): MemClient {
     return new MemClient(this.broker, version);
   }
+  /** A connected subscriber ("sub", subscribed to `topic` when given) and publisher ("pub"). */
+  pair(version = 4, topic?: string, qos: 0 | 1 | 2 = 0): { sub: MemClient; pub: MemClient } {
+    const sub = this.client(version);
+    sub.connect("sub");
+    if (topic !== undefined) sub.subscribe(topic, qos);
+    const pub = this.client(version);
+    pub.connect("pub");
+    return { sub, pub };
+  }
 }
 
 /** One client connection. `received` collects what the broker sent. */

@@ -4,6 +4,7 @@ import mqttPacket from "mqtt-packet";
 import { Decoder } from "../../src/protocol/codec.ts";
 import { PacketWriter } from "../../src/protocol/packet_writer.ts";
 import {
+  emptyPublishOut,
   encodePublishTemplate,
   type PublishOut,
   type PublishPacket,
@@ -38,20 +39,7 @@ function decodeError(bytes: Buffer, version = 4, maxPacketSize?: number): MqttEr
 }
 
 function out(p: Partial<PublishOut>): PublishOut {
-  return {
-    topic: "t",
-    payload: Buffer.from("x"),
-    qos: 0,
-    retain: false,
-    dup: false,
-    messageId: 0,
-    v5: false,
-    props: null,
-    expiry: -1,
-    alias: 0,
-    subIds: null,
-    ...p,
-  };
+  return { ...emptyPublishOut(), topic: "t", payload: Buffer.from("x"), ...p };
 }
 
 describe("Decoder", () => {
