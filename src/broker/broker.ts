@@ -19,10 +19,8 @@ import { handleConnect, refuseConnect } from "./handle/connect.ts";
 import { handleAuth, handleDisconnect, handlePingreq } from "./handle/control.ts";
 import { handlePublish } from "./handle/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handle/subscribe.ts";
-import { createMessage } from "./message.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createRetainedStore } from "./retained.ts";
-import { publishMessage } from "./router.ts";
 import { detachClient, disconnectClient, tickSessions } from "./sessions.ts";
 import { createTopicTree } from "./topic_tree.ts";
 import { tickCongestion } from "./flow_control.ts";
@@ -43,10 +41,6 @@ export interface Broker {
   fill(c: Client, w: PacketWriter, budget: number): boolean;
   /** Keep alive, will delays, session expiry. Call about once a second. */
   tick(now: number): void;
-  /** Publishes a message from the broker itself (no session). */
-  publish(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean): void;
-  /** Applies new limits to existing and future connections. */
-  configure(opts: Partial<BrokerOptions>): void;
   /** Shutting down: MQTT 5 clients get DISCONNECT 0x8B, everyone is closed [MQTT-3.14.2-1]. */
   close(): void;
   /** Counts for status output and tests. */
@@ -97,14 +91,6 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
       _tickKeepalive(ctx, now);
       tickSessions(ctx, now);
       tickCongestion(ctx, now);
-    },
-    publish(topic, payload, qos, retain) {
-      const msg = createMessage(topic, payload, { qos, retain });
-      msg.owned = true;
-      publishMessage(ctx, msg);
-    },
-    configure(o) {
-      Object.assign(ctx.opts, o);
     },
     close() {
       for (const c of [...ctx.clients]) {

@@ -1,5 +1,5 @@
 /** Session lifecycle: open (new, resumed or taken over), detach on disconnect, end on expiry. */
-import { MqttPacket } from "../protocol/codec.ts";
+import type { MqttPacket } from "../protocol/codec.ts";
 import { RC } from "../protocol/reason_code.ts";
 import { type Client, ClientState } from "./client.ts";
 import type { BrokerContext } from "./context.ts";

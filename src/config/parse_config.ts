@@ -103,7 +103,11 @@ function _value(v: unknown, f: Field, file: string, line: number, key: string): 
   let n: number;
   if (f.kind === "size") n = parseSize(v);
   else if (f.kind === "duration") n = parseDuration(v);
-  else n = typeof v === "number" ? v : NaN;
+  else {n = typeof v === "number"
+      ? v
+      : typeof v === "string" && /^\s*\d+(\.\d+)?\s*$/.test(v)
+      ? Number(v)
+      : NaN;}
   if (!Number.isFinite(n) || (f.kind === "int" && !Number.isInteger(n))) {
     const want = {
       int: "a whole number",

@@ -1,8 +1,5 @@
 /** Topic name and topic filter rules (MQTT 5 section 4.7, 3.1.1 section 4.7). */
 
-/** Maximum topic length in bytes that the wire format can carry. */
-export const MAX_TOPIC_BYTES = 65535;
-
 /**
  * True when `topic` is a valid topic name for PUBLISH: not empty, no wildcards, no U+0000
  * [MQTT-4.7.1-1] [MQTT-4.7.3-1] [MQTT-4.7.3-2].
@@ -56,23 +53,4 @@ export function parseSharedFilter(filter: string): SharedFilter | undefined | nu
   if (group.length === 0 || group.includes("+") || group.includes("#")) return null;
   if (!isValidTopicFilter(rest)) return null;
   return { group, filter: rest };
-}
-
-/**
- * True when topic name `topic` matches `filter`. Topics starting with `$` are not matched by a
- * filter starting with a wildcard [MQTT-4.7.2-1].
- */
-export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.charCodeAt(0) === 0x24 && (filter.charCodeAt(0) === 0x2b || filter.charCodeAt(0) === 0x23)) {
-    return false;
-  }
-  const f = filter.split("/");
-  const t = topic.split("/");
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i];
-    if (level === "#") return true;
-    if (i >= t.length) return false;
-    if (level !== "+" && level !== t[i]) return false;
-  }
-  return f.length === t.length;
 }

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import {
-  isValidTopicFilter,
-  isValidTopicName,
-  parseSharedFilter,
-  topicMatches,
-} from "../../src/protocol/topic.ts";
+import { isValidTopicFilter, isValidTopicName, parseSharedFilter } from "../../src/protocol/topic.ts";
 
 describe("topic rules", () => {
   test("topic names have no wildcards and are not empty [MQTT-4.7.3-1]", () => {
@@ -31,13 +26,5 @@ describe("topic rules", () => {
     assert.equal(parseSharedFilter("$share/g"), null);
     assert.equal(parseSharedFilter("$share//a"), null);
     assert.equal(parseSharedFilter("$share/g+/a"), null);
-  });
-
-  test("wildcards at the first level do not match $ topics [MQTT-4.7.2-1]", () => {
-    assert.equal(topicMatches("#", "$SYS/x"), false);
-    assert.equal(topicMatches("+/x", "$SYS/x"), false);
-    assert.equal(topicMatches("$SYS/#", "$SYS/x"), true);
-    assert.equal(topicMatches("a/#", "a"), true);
-    assert.equal(topicMatches("a/+", "a/b/c"), false);
   });
 });
