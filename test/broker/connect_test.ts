@@ -119,3 +119,15 @@ describe("CONNECT", () => {
     assert.equal(c.closed, true);
   });
 });
+
+describe("CONNECT timeout", () => {
+  test("a connection that sends no CONNECT is closed after 15 s", () => {
+    const tb = new TestBroker();
+    const c = tb.client(4);
+    tb.advance(1000);
+    tb.advance(13_000);
+    assert.equal(c.closed, false);
+    tb.advance(2_000);
+    assert.equal(c.closed, true);
+  });
+});

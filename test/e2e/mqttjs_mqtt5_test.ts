@@ -143,3 +143,40 @@ describe("MQTT 5 features through MQTT.js", () => {
     );
   });
 });
+
+describe("redelivery through MQTT.js", () => {
+  test("an unacknowledged QoS 1 message is resent with DUP when the session resumes [MQTT-4.4.0-1]", async () => {
+    const id = "f-dup";
+    const props = { sessionExpiryInterval: 60 };
+    const got: IPublishPacket[] = [];
+    // first connection: receives the message but never acknowledges it, then drops
+    const first = await v5({
+      clientId: id,
+      clean: false,
+      properties: props,
+      customHandleAcks: (_t, _m, p) => got.push(p),
+    });
+    await first.subscribeAsync("f/dup", { qos: 1 });
+    const pub = await v5();
+    await pub.publishAsync("f/dup", "again", { qos: 1 });
+    await waitFor(() => got.length === 1, "the first delivery");
+    assert.equal(got[0]!.dup, false);
+    const connected = fx.lb.broker.stats().clients;
+    first.stream.destroy();
+    await waitFor(() => fx.lb.broker.stats().clients < connected, "the broker to see the drop");
+    const back = fx.track(
+      mqtt.connect(fx.lb.url, {
+        protocolVersion: 5,
+        clientId: id,
+        clean: false,
+        reconnectPeriod: 0,
+        properties: props,
+      }),
+    );
+    const again = packets(back);
+    await waitFor(() => again.length === 1, "the redelivery");
+    assert.equal(again[0]!.dup, true);
+    assert.equal(again[0]!.messageId, got[0]!.messageId);
+    assert.equal(String(again[0]!.payload), "again");
+  });
+});
