@@ -1,5 +1,6 @@
 /** An application message as the broker routes it: decoded once, encoded once per wire format. */
 import type { PublishTemplate } from "../protocol/publish_codec.ts";
+import type { Session } from "./session.ts";
 
 /** A message on its way through the broker. Shared by every delivery of it; never mutated after routing except for its caches. */
 export interface Message {
@@ -14,8 +15,8 @@ export interface Message {
   props: Buffer | null;
   /** Absolute expiry in ms since the epoch, 0 when the message does not expire. */
   expiresAt: number;
-  /** Id of the session that published it (for No Local), null for wills and broker messages. */
-  origin: object | null;
+  /** The session that published it (No Local, flow control), null for broker messages. */
+  origin: Session | null;
   /** Encoded forms: [v3 QoS 0, v3 QoS>0, v5 QoS 0, v5 QoS>0]. */
   tpl: (PublishTemplate | undefined)[] | null;
   /** True once the payload no longer shares memory with a socket read buffer. */
@@ -33,14 +34,16 @@ export interface MessageInit {
   /** Default 0 (never expires). */
   expiresAt?: number;
   /** Default null. */
-  origin?: object | null;
+  origin?: Session | null;
+  /** `Buffer.byteLength(topic)` when the caller knows it already (default: computed). */
+  topicBytes?: number;
 }
 
 /** Creates a message; `payload` is not copied (see {@link ownPayload}). */
 export function createMessage(topic: string, payload: Buffer, init: MessageInit = {}): Message {
   return {
     topic,
-    topicBytes: Buffer.byteLength(topic),
+    topicBytes: init.topicBytes ?? Buffer.byteLength(topic),
     payload,
     qos: init.qos ?? 0,
     retain: init.retain ?? false,

@@ -37,14 +37,7 @@ export function route(ctx: BrokerContext, msg: Message): number {
   const groups = m.groups;
   for (let i = 0; i < groups.length; i++) {
     const sub = _pick(groups[i]!);
-    deliver(
-      ctx,
-      sub.session,
-      msg,
-      Math.min(sub.qos, msg.qos),
-      sub.rap && msg.retain,
-      sub.subId > 0 ? [sub.subId] : null,
-    );
+    deliver(ctx, sub.session, msg, Math.min(sub.qos, msg.qos), sub.rap && msg.retain, sub.subIds);
     n++;
   }
   return n;
@@ -97,8 +90,6 @@ export function deliver(
   ctx.metrics.droppedQueueFull += q.dropped - dropped;
   if (c === null || !queued) return;
   c.sink.wake();
-  if (q.length >= highWater(s) && msg.origin !== null) {
-    const publisher = (msg.origin as Session).client;
-    if (publisher !== null) congest(ctx, s, publisher);
-  }
+  const publisher = msg.origin?.client;
+  if (q.length >= highWater(s) && publisher) congest(ctx, s, publisher);
 }

@@ -127,9 +127,9 @@ describe("Decoder", () => {
       a: ["1", "3"],
       b: "2",
     });
-    const raw2 = Buffer.from(p!.props!);
-    assert.deepEqual([...raw2.subarray(0, 7)], [0x26, 0, 1, 0x61, 0, 1, 0x31]);
-    assert.equal(raw2.indexOf(0x23), -1);
+    // the forwarded bytes are exactly a=1, b=2, a=3 in that order
+    const user = (k: string, v: string) => [0x26, 0, 1, k.charCodeAt(0), 0, 1, v.charCodeAt(0)];
+    assert.deepEqual([...p!.props!], [...user("a", "1"), ...user("b", "2"), ...user("a", "3")]);
   });
 
   test("rejects PUBLISH with QoS 3 as malformed [MQTT-3.3.1-4]", () => {
@@ -138,6 +138,24 @@ describe("Decoder", () => {
 
   test("rejects wildcards in a PUBLISH topic [MQTT-3.3.2-2]", () => {
     assert.equal(decodeError(PACKETS.publishWildcard).code, RC.TOPIC_NAME_INVALID);
+  });
+
+  test("rejects a wildcard that follows a non-ASCII character [MQTT-3.3.2-2]", () => {
+    assert.equal(decodeError(PACKETS.publishWildcardAfterUtf8).code, RC.TOPIC_NAME_INVALID);
+  });
+
+  test("decodes a UTF-8 topic and reports its length in bytes", () => {
+    const raw = mqttPacket.generate({
+      cmd: "publish",
+      topic: "température/é",
+      payload: Buffer.from("x"),
+      qos: 0,
+      retain: false,
+      dup: false,
+    });
+    const [p] = decodeAll([raw]) as PublishPacket[];
+    assert.equal(p!.topic, "température/é");
+    assert.equal(p!.topicBytes, Buffer.byteLength("température/é"));
   });
 
   test("rejects a topic that is not valid UTF-8 [MQTT-1.5.4-1]", () => {

@@ -43,6 +43,7 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
     props: p.props,
     expiresAt,
     origin: s,
+    topicBytes: topic === p.topic ? p.topicBytes : Buffer.byteLength(topic),
   });
   ctx.metrics.messagesReceived++;
   const n = publishMessage(ctx, msg);
