@@ -116,14 +116,15 @@ function _stats(ctx: BrokerContext): ReturnType<Broker["stats"]> {
 function _reject(ctx: BrokerContext, c: Client, err: MqttError): void {
   if (c.state === ClientState.Closed) return;
   ctx.metrics.protocolErrors++;
+  _close(ctx, c, err);
+}
+
+/** Closes `c` for `err`: CONNACK for an unsupported level, DISCONNECT (MQTT 5) once connected. */
+function _close(ctx: BrokerContext, c: Client, err: MqttError): void {
   ctx.deps.log.info(`Closing ${c.session?.clientId ?? c.sink.remoteAddress}: ${err.message}`);
-  if (c.state === ClientState.New) {
-    if (err.code === RC.UNSUPPORTED_PROTOCOL_VERSION) refuseConnect(ctx, c, err.code, err.message);
-    else detachClient(ctx, c);
-    c.sink.close();
-    return;
-  }
-  disconnectClient(ctx, c, err.code, err.message);
+  if (c.state === ClientState.New && err.code === RC.UNSUPPORTED_PROTOCOL_VERSION) {
+    refuseConnect(ctx, c, err.code, err.message);
+  } else disconnectClient(ctx, c, err.code, err.message);
 }
 
 /** A connection with no packet for keep alive × multiplier (or no CONNECT in time) is closed. */
@@ -133,7 +134,9 @@ function _tickKeepalive(ctx: BrokerContext, now: number): void {
       c.active = false;
       if (c.keepaliveMs > 0) c.deadline = now + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
     } else if (now >= c.deadline && (c.keepaliveMs > 0 || c.state === ClientState.New)) {
-      _reject(ctx, c, new MqttError(RC.KEEP_ALIVE_TIMEOUT, "Keep alive timed out", "[MQTT-3.1.2-22]"));
+      ctx.metrics.keepaliveTimeouts++;
+      const why = c.state === ClientState.New ? "No CONNECT in time" : "Keep alive timed out [MQTT-3.1.2-22]";
+      _close(ctx, c, new MqttError(RC.KEEP_ALIVE_TIMEOUT, why));
     }
   }
 }

@@ -39,7 +39,7 @@ export function fillOutput(
   const s = c.session;
   if (s === null || c.state !== ClientState.Connected) return false;
   const now = ctx.deps.now();
-  if (s.resend) _resend(c, s, w, now, sc);
+  if (s.resend) _resend(ctx, c, s, w, now, sc);
   const q = s.queue;
   const window = c.sendWindow;
   while (w.pending < budget) {
@@ -78,11 +78,22 @@ function _writeCtrl(c: Client, w: PacketWriter): void {
 }
 
 /** Unacknowledged PUBLISH again with DUP set, and PUBREL for those already received [MQTT-4.4.0-1]. */
-function _resend(c: Client, s: Session, w: PacketWriter, now: number, sc: EncodeScratch): void {
+function _resend(
+  ctx: BrokerContext,
+  c: Client,
+  s: Session,
+  w: PacketWriter,
+  now: number,
+  sc: EncodeScratch,
+): void {
   s.resend = false;
   for (const [pid, f] of s.inflight) {
-    if (f.state === 1) writeDelivery(c, w, f.msg, f.qos, f.retain, true, pid, f.subIds, now, sc);
-    else writeAck(w, 6, pid, 0, c.version === 5);
+    if (f.state === 2) writeAck(w, 6, pid, 0, c.version === 5);
+    else if (!writeDelivery(c, w, f.msg, f.qos, f.retain, true, pid, f.subIds, now, sc)) {
+      // the new connection accepts smaller packets: it can never acknowledge this one
+      s.inflight.delete(pid);
+      ctx.metrics.droppedTooLarge++;
+    }
   }
 }
 

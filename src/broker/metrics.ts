@@ -16,6 +16,8 @@ export interface Metrics {
   willsPublished: number;
   sessionsExpired: number;
   protocolErrors: number;
+  /** Connections closed for silence: keep alive passed, or no CONNECT within 15 s. */
+  keepaliveTimeouts: number;
   /** Times a publisher was held because a subscriber's queue was half full. */
   publishersHeld: number;
   /** Times a subscriber held publishers without draining and was marked stalled. */
@@ -35,6 +37,7 @@ export function createMetrics(): Metrics {
     willsPublished: 0,
     sessionsExpired: 0,
     protocolErrors: 0,
+    keepaliveTimeouts: 0,
     publishersHeld: 0,
     stalledSessions: 0,
   };

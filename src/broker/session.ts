@@ -20,8 +20,8 @@ export interface Subscription {
   rap: boolean;
   /** Retain Handling 0, 1 or 2. */
   rh: number;
-  /** Subscription Identifier, 0 when none. */
-  subId: number;
+  /** `[Subscription Identifier]`, null when none: the form deliveries carry, built once. */
+  subIds: readonly number[] | null;
 }
 
 /** A QoS 1/2 message sent and not yet completely acknowledged. */

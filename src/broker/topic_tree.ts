@@ -157,7 +157,7 @@ export function mergeTargets(subs: readonly Subscription[]): Target[] {
       t.noLocal ||= s.noLocal;
       t.subs.push(s);
     }
-    if (s.subId > 0) (t.subIds ??= []).push(s.subId);
+    if (s.subIds !== null) (t.subIds ??= []).push(...s.subIds);
   }
   return out;
 }

@@ -162,8 +162,7 @@ export class Link implements ClientSink {
   close(): void {
     if (this.closing) return;
     this.closing = true;
-    this.blocked = false;
-    this.scheduled = false;
+    this.blocked = false; // end() sends what the socket still holds
     this.wake();
   }
 

@@ -129,5 +129,7 @@ describe("CONNECT timeout", () => {
     assert.equal(c.closed, false);
     tb.advance(2_000);
     assert.equal(c.closed, true);
+    assert.equal(tb.broker.metrics.keepaliveTimeouts, 1);
+    assert.equal(tb.broker.metrics.protocolErrors, 0);
   });
 });

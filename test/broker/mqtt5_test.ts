@@ -141,6 +141,21 @@ describe("MQTT 5 features", () => {
     assert.deepEqual([...pa, ...pb].sort(), ["0", "1", "2", "3"]);
   });
 
+  test("shared subscriptions prefer connected members [MQTT-4.8.2-3]", () => {
+    const tb = new TestBroker();
+    const away = tb.client(5);
+    away.connect("away", { clean: false, properties: { sessionExpiryInterval: 60 } });
+    away.subscribe("$share/g/pref", 1);
+    away.send({ cmd: "disconnect" });
+    const here = tb.client(5);
+    here.connect("here");
+    here.subscribe("$share/g/pref", 1);
+    const pub = tb.client(5);
+    pub.connect("p");
+    for (let i = 0; i < 4; i++) pub.publish("pref", String(i), 1);
+    assert.deepEqual(here.payloads(), ["0", "1", "2", "3"]);
+  });
+
   test("No Local on a shared subscription is a protocol error [MQTT-3.8.3-4]", () => {
     const c = new TestBroker().client(5);
     c.connect("x");

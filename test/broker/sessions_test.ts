@@ -62,6 +62,15 @@ describe("sessions", () => {
     assert.equal(tb.broker.metrics.sessionsExpired, 1);
   });
 
+  test("an MQTT 3.1.1 persistent session never expires", () => {
+    const tb = new TestBroker();
+    const s = tb.client(4);
+    s.connect("forever", { clean: false });
+    s.send({ cmd: "disconnect" });
+    tb.advance(365 * 24 * 3600 * 1000);
+    assert.equal(tb.client(4).connect("forever", { clean: false }).sessionPresent, true);
+  });
+
   test("DISCONNECT may not raise a Session Expiry Interval of 0 [MQTT-3.14.2-2]", () => {
     const tb = new TestBroker();
     const s = tb.client(5);
@@ -79,6 +88,7 @@ describe("sessions", () => {
     const pub = tb.client(4);
     pub.connect("pub");
     for (let i = 0; i < 8; i++) pub.publish("b", String(i), 1);
+    assert.equal(pub.held, false, "offline sessions do not hold publishers");
     assert.equal(tb.broker.metrics.droppedQueueFull, 3);
     const back = tb.client(4);
     back.connect("b", { clean: false });
@@ -120,6 +130,15 @@ describe("wills", () => {
     const c = tb.client(5);
     c.connect("asks", { will });
     c.send({ cmd: "disconnect", reasonCode: 0x04 });
+    assert.deepEqual(w.payloads(), ["gone"]);
+  });
+
+  test("is published at once when the session ends before the Will Delay Interval [MQTT-3.1.3-9]", () => {
+    const tb = new TestBroker();
+    const w = watcher(tb);
+    const c = tb.client(5);
+    c.connect("short", { will: { ...will, properties: { willDelayInterval: 60 } } }); // Session Expiry 0
+    tb.broker.detach(c.client);
     assert.deepEqual(w.payloads(), ["gone"]);
   });
 

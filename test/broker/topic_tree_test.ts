@@ -9,7 +9,7 @@ function sub(
   extra: Partial<Subscription> = {},
   session = createSession(filter, 10),
 ): Subscription {
-  return { session, filter, group: null, qos, noLocal: false, rap: false, rh: 0, subId: 0, ...extra };
+  return { session, filter, group: null, qos, noLocal: false, rap: false, rh: 0, subIds: null, ...extra };
 }
 
 describe("topic tree", () => {
@@ -33,8 +33,8 @@ describe("topic tree", () => {
   test("merges overlapping subscriptions of one session: highest QoS, all identifiers [MQTT-3.3.4-2] [MQTT-3.3.4-3]", () => {
     const t = createTopicTree();
     const s = createSession("c", 10);
-    t.add(sub("a/#", 0, { subId: 1 }, s));
-    t.add(sub("a/+", 2, { subId: 2 }, s));
+    t.add(sub("a/#", 0, { subIds: [1] }, s));
+    t.add(sub("a/+", 2, { subIds: [2] }, s));
     const m = t.match("a/b");
     assert.equal(m.targets.length, 1);
     assert.equal(m.targets[0]!.qos, 2);

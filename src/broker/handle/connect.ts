@@ -10,7 +10,7 @@ import { isCleanString, isValidUtf8 } from "../../protocol/utf8.ts";
 import { type Client, ClientState, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { NEVER_EXPIRES } from "../session.ts";
-import { openSession } from "../sessions.ts";
+import { detachClient, disconnectClient, openSession } from "../sessions.ts";
 import type { WillSpec } from "../will.ts";
 
 type ConnectIn = IConnectPacket & { raw?: Buffer };
@@ -24,7 +24,7 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
     // MQTT 3 has no CONNACK code for a malformed CONNECT: close without one [MQTT-3.1.4-1].
     if (v === 5 || problem.code === RC.CLIENT_IDENTIFIER_NOT_VALID) {
       refuseConnect(ctx, c, problem.code, problem.message);
-    } else c.sink.close();
+    } else disconnectClient(ctx, c, problem.code);
     return;
   }
   const props = p.properties ?? {};
@@ -73,6 +73,7 @@ export function refuseConnect(ctx: BrokerContext, c: Client, code: number, reaso
   if (c.version === 0) c.version = 4;
   ctx.deps.log.info(`Refused a connection from ${c.sink.remoteAddress}: ${reason}`);
   sendCtrl(c, p);
+  detachClient(ctx, c);
   c.sink.close();
 }
 
@@ -142,7 +143,7 @@ function _applyClientLimits(ctx: BrokerContext, c: Client, p: ConnectIn): void {
 function _will(p: ConnectIn): WillSpec | null {
   const w = p.will;
   if (w === undefined) return null;
-  const payload = typeof w.payload === "string" ? Buffer.from(w.payload) : Buffer.from(w.payload);
+  const payload = Buffer.from(w.payload); // a copy: the will outlives the read buffer
   const { willDelayInterval, messageExpiryInterval, ...forwarded } = w.properties ?? {};
   return {
     topic: w.topic,

@@ -36,7 +36,7 @@ export function handleSubscribe(ctx: BrokerContext, c: Client, p: ISubscribePack
     // Retain Handling 0: always, 1: only for a new subscription, 2: never; never to shared ones [MQTT-3.3.1-9..11]
     if (sub.group !== null || sub.rh === 2 || (sub.rh === 1 && !isNew)) continue;
     for (const m of ctx.retained.match(sub.filter, now)) {
-      deliver(ctx, s, m, Math.min(m.qos, sub.qos), true, sub.subId > 0 ? [sub.subId] : null);
+      deliver(ctx, s, m, Math.min(m.qos, sub.qos), true, sub.subIds);
     }
   }
 }
@@ -71,7 +71,7 @@ function _subscribeOne(
   const filter = shared === undefined ? req.topic : shared.filter;
   if (!isValidTopicFilter(filter)) return fail;
   const old = s.subs.get(req.topic);
-  if (old !== undefined) ctx.tree.remove(old); // replaced, keeping its queue position [MQTT-3.8.4-3]
+  if (old !== undefined) ctx.tree.remove(old); // an identical filter replaces the subscription [MQTT-3.8.4-3]
   const sub: Subscription = old ?? {
     session: s,
     filter,
@@ -80,13 +80,13 @@ function _subscribeOne(
     noLocal: false,
     rap: false,
     rh: 0,
-    subId: 0,
+    subIds: null,
   };
   sub.qos = req.qos;
   sub.noLocal = v5 && req.nl === true;
   sub.rap = v5 && req.rap === true;
   sub.rh = v5 ? req.rh ?? 0 : 0;
-  sub.subId = subId;
+  sub.subIds = subId > 0 ? [subId] : null;
   s.subs.set(req.topic, sub);
   ctx.tree.add(sub);
   return [sub, old === undefined];
