@@ -98,8 +98,8 @@ function _resend(
 }
 
 /**
- * Encodes one PUBLISH for `c`: from the message's cached template when nothing in it is specific
- * to this subscriber, otherwise field by field. Returns false when it exceeds the client's Maximum
+ * Encodes one PUBLISH for `c`: from the message's cached template when it goes to several
+ * subscribers and nothing in it is specific to this one, otherwise field by field. Returns false when it exceeds the client's Maximum
  * Packet Size (the delivery is then discarded as the spec says [MQTT-3.1.2-25]).
  */
 export function writeDelivery(
@@ -115,7 +115,7 @@ export function writeDelivery(
   sc: EncodeScratch,
 ): boolean {
   const v5 = c.version === 5;
-  if (subIds === null && c.aliasMaxOut === 0 && msg.expiresAt === 0) {
+  if (msg.fanout !== 1 && subIds === null && c.aliasMaxOut === 0 && msg.expiresAt === 0) {
     const slot = (v5 ? 2 : 0) + (qos > 0 ? 1 : 0);
     const tpls = (msg.tpl ??= [undefined, undefined, undefined, undefined]);
     let t = tpls[slot];

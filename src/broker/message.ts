@@ -17,6 +17,11 @@ export interface Message {
   expiresAt: number;
   /** The session that published it (No Local, flow control), null for broker messages. */
   origin: Session | null;
+  /**
+   * Deliveries route() started with (an upper bound): a message that goes to one subscriber is
+   * encoded straight into its output, and only a fan-out pays for building templates.
+   */
+  fanout: number;
   /** Encoded forms: [v3 QoS 0, v3 QoS>0, v5 QoS 0, v5 QoS>0]. */
   tpl: (PublishTemplate | undefined)[] | null;
   /** True once the payload no longer shares memory with a socket read buffer. */
@@ -50,6 +55,7 @@ export function createMessage(topic: string, payload: Buffer, init: MessageInit 
     props: init.props ?? null,
     expiresAt: init.expiresAt ?? 0,
     origin: init.origin ?? null,
+    fanout: 0,
     tpl: null,
     owned: false,
   };

@@ -24,6 +24,8 @@ export function publishMessage(ctx: BrokerContext, msg: Message): number {
 export function route(ctx: BrokerContext, msg: Message): number {
   const m = ctx.tree.match(msg.topic);
   const targets = m.targets;
+  const groups = m.groups;
+  msg.fanout = targets.length + groups.length;
   let n = 0;
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i]!;
@@ -34,7 +36,6 @@ export function route(ctx: BrokerContext, msg: Message): number {
     deliver(ctx, t.session, msg, t.qos < msg.qos ? t.qos : msg.qos, t.rap && msg.retain, t.subIds);
     n++;
   }
-  const groups = m.groups;
   for (let i = 0; i < groups.length; i++) {
     const sub = _pick(groups[i]!);
     deliver(ctx, sub.session, msg, Math.min(sub.qos, msg.qos), sub.rap && msg.retain, sub.subIds);

@@ -52,21 +52,49 @@ export interface DecoderOptions {
   maxPacketSize?: number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * One mqtt-packet parser for every connection (each costs ~1.4 KB, which is 14 MB for 10,000 idle
+ * clients): it is only ever given one complete packet, so it holds no state between calls, and it
+ * is replaced after an error, when it might.
+ */
+class SlowParser {
+  result: MqttPacket | null = null;
+  error: Error | null = null;
+  private parser = this._create();
+  private readonly settings = [{}, {}, {}, { protocolVersion: 3 }, { protocolVersion: 4 }, {
+    protocolVersion: 5,
+  }];
+
+  private _create(): ReturnType<typeof mqttPacket.parser> {
+    const p = mqttPacket.parser({});
+    p.on("packet", (packet: MqttPacket) => (this.result = packet));
+    p.on("error", (e: Error) => (this.error = e));
+    return p;
+  }
+
+  parse(raw: Buffer, version: number): void {
+    this.result = null;
+    this.error = null;
+    // mqtt-packet keeps the CONNECT as its settings; the level decides how the rest is read
+    (this.parser as unknown as { settings: object }).settings = this.settings[version]!;
+    this.parser.parse(raw);
+    if (this.error !== null || this.result === null) this.parser = this._create();
+  }
+}
+const slow = new SlowParser();
+
 /** Splits a byte stream into packets. Throws MqttError on malformed input. */
 export class Decoder {
   /** Protocol level once CONNECT was decoded (3, 4 or 5); 0 before. */
   version = 0;
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private pos = 0;
   private readonly maxPacketSize: number;
-  private readonly slow = mqttPacket.parser({});
-  private slowResult: MqttPacket | null = null;
-  private slowError: Error | null = null;
 
   constructor(options: DecoderOptions = {}) {
     this.maxPacketSize = options.maxPacketSize ?? 268435460;
-    this.slow.on("packet", (p: MqttPacket) => (this.slowResult = p));
-    this.slow.on("error", (e: Error) => (this.slowError = e));
   }
 
   /** Adds bytes received from the peer. */
@@ -84,7 +112,11 @@ export class Decoder {
     const buf = this.buf;
     const start = this.pos;
     const avail = buf.length - start;
-    if (avail === 0) return null;
+    if (avail === 0) {
+      this.buf = EMPTY; // an idle connection keeps no read buffer alive
+      this.pos = 0;
+      return null;
+    }
     if (this.version === 0 && buf[start]! >> 4 !== 1) {
       throw new MqttError(RC.PROTOCOL_ERROR, "The first packet is not CONNECT", "[MQTT-3.1.0-1]");
     }
@@ -172,12 +204,10 @@ export class Decoder {
   }
 
   private _slowPath(raw: Buffer): InboundPacket {
-    this.slowResult = null;
-    this.slowError = null;
-    this.slow.parse(raw);
-    const err = this.slowError as Error | null;
+    slow.parse(raw, this.version);
+    const err = slow.error;
     if (err !== null) throw new MqttError(RC.MALFORMED_PACKET, `Malformed packet: ${err.message}`);
-    const p = this.slowResult as MqttPacket | null;
+    const p = slow.result;
     if (p === null) {
       throw new MqttError(RC.MALFORMED_PACKET, "Malformed packet: length does not match its content");
     }

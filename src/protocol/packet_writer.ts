@@ -40,6 +40,17 @@ export class PacketWriter {
     return out;
   }
 
+  /**
+   * Gives back the region `take()` just returned, once nothing refers to it any more (the socket
+   * copied it): the next packets reuse the same bytes instead of fresh memory.
+   */
+  reuse(taken: Buffer): void {
+    if (this.pos !== this.start || taken.buffer !== this.buf.buffer) return;
+    const at = taken.byteOffset - this.buf.byteOffset;
+    if (at + taken.length !== this.start) return;
+    this.start = this.pos = at;
+  }
+
   /** Drops everything written since the last `take()`. */
   discard(): void {
     this.pos = this.start;

@@ -10,6 +10,7 @@ import type { Runtime, ServerHandle } from "./runtime.ts";
 
 class SocketConnection implements Connection {
   readonly remoteAddress: string;
+  readonly copiesWrites = false;
   constructor(private readonly s: net.Socket) {
     this.remoteAddress = `${s.remoteAddress ?? "?"}:${s.remotePort ?? 0}`;
     s.setNoDelay(true);

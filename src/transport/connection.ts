@@ -12,6 +12,8 @@ export interface ConnectionHandlers {
 /** A bidirectional byte stream to one client. */
 export interface Connection {
   readonly remoteAddress: string;
+  /** True when a `write()` that returned true no longer refers to the buffer it was given. */
+  readonly copiesWrites: boolean;
   /** Starts delivering events; call once. */
   start(h: ConnectionHandlers): void;
   /** Queues bytes; false when the caller should wait for `drain` (backpressure). */

@@ -124,9 +124,11 @@ export class Link implements ClientSink {
     const w = this.flusher.writer;
     const more = this.broker.fill(this.client, w, FLUSH_BUDGET);
     const buf = w.take();
-    if (buf !== null && !this.conn.write(buf)) {
-      this.blocked = true;
-      this._reading();
+    if (buf !== null) {
+      if (!this.conn.write(buf)) {
+        this.blocked = true;
+        this._reading();
+      } else if (this.conn.copiesWrites) w.reuse(buf);
     }
     return more;
   }

@@ -4,7 +4,9 @@ import { after, before } from "node:test";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { type Broker, createBroker } from "../../src/broker/broker.ts";
 import type { BrokerOptions } from "../../src/broker/context.ts";
+import { createRuntime } from "../../src/runtime/create_runtime.ts";
 import { createNodeRuntime } from "../../src/runtime/node_runtime.ts";
+import type { Runtime } from "../../src/runtime/runtime.ts";
 import { startListeners } from "../../src/transport/listeners.ts";
 import { quietLog } from "./mem_client.ts";
 
@@ -16,9 +18,19 @@ export interface LiveBroker {
   stop(): Promise<void>;
 }
 
+/**
+ * The socket layers to run the transport tests over: under Bun both Bun.listen (what the broker
+ * uses there) and node:net (what the Node.js bundle uses); elsewhere node:net only.
+ */
+export const RUNTIMES: [string, () => Runtime][] = createRuntime().name === "bun"
+  ? [["Bun.listen", createRuntime], ["node:net", createNodeRuntime]]
+  : [["node:net", createNodeRuntime]];
+
 /** Starts a broker on 127.0.0.1 with a fast tick so keep alive and expiry show within a test. */
-export async function startLiveBroker(opts: Partial<BrokerOptions> = {}): Promise<LiveBroker> {
-  const rt = createNodeRuntime();
+export async function startLiveBroker(
+  opts: Partial<BrokerOptions> = {},
+  rt: Runtime = createRuntime(),
+): Promise<LiveBroker> {
   const broker = createBroker(opts, { now: Date.now, log: quietLog });
   const listeners = await startListeners(rt, broker, [{ host: "127.0.0.1", port: 0 }], quietLog);
   const stopTick = rt.every(100, () => broker.tick(Date.now()));

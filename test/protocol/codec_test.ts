@@ -201,11 +201,57 @@ describe("Decoder", () => {
     assert.equal(decodeError(PACKETS.connack).code, RC.MALFORMED_PACKET);
   });
 
+  test("decoders of different protocol levels share the slow-path parser without mixing them up", () => {
+    const sub = (v: number) =>
+      mqttPacket.generate({
+        cmd: "subscribe",
+        messageId: 7,
+        subscriptions: [{ topic: "a/+", qos: 1, nl: true }],
+        ...(v === 5 ? { properties: { subscriptionIdentifier: 9 } } : {}),
+      }, { protocolVersion: v });
+    const v5 = new Decoder();
+    const v4 = new Decoder();
+    v5.push(PACKETS.connectV5);
+    v4.push(PACKETS.connectV4);
+    v5.next();
+    v4.next();
+    // a malformed packet in between must not leave state behind for the next connection
+    assert.throws(() => decodeAll([Buffer.from([0x82, 0x04, 0x00, 0x01, 0x00, 0x05])], 4), MqttError);
+    v4.push(sub(4));
+    v5.push(sub(5));
+    const p4 = v4.next() as { subscriptions: unknown[]; properties?: unknown };
+    const p5 = v5.next() as {
+      subscriptions: { nl?: boolean }[];
+      properties?: { subscriptionIdentifier?: number };
+    };
+    assert.equal(p4.subscriptions.length, 1);
+    assert.equal(p4.properties, undefined);
+    assert.equal(p5.properties?.subscriptionIdentifier, 9);
+    assert.equal(p5.subscriptions[0]?.nl, true);
+  });
+
   test("learns the protocol level from CONNECT", () => {
     const d = new Decoder();
     d.push(PACKETS.connectV5);
     d.next();
     assert.equal(d.version, 5);
+  });
+});
+
+describe("PacketWriter", () => {
+  test("reuse() gives back the region take() just handed out, and nothing else", () => {
+    const w = new PacketWriter();
+    w.bytes(Buffer.from("first"));
+    const a = w.take()!;
+    w.reuse(a);
+    w.bytes(Buffer.from("again"));
+    const b = w.take()!;
+    assert.equal(b.byteOffset, a.byteOffset, "the same bytes are written over");
+    assert.equal(b.toString(), "again");
+    w.bytes(Buffer.from("third"));
+    w.reuse(b); // bytes were written after b: b stays where it is
+    assert.equal(b.toString(), "again");
+    assert.equal(w.take()!.toString(), "third");
   });
 });
 

@@ -1,0 +1,159 @@
+/**
+ * The Runtime under Bun: sockets on Bun.listen, everything else as in node_runtime.ts.
+ *
+ * Measured against node:net under Bun (README, "Performance"): 2 KB less memory per connection
+ * (10,000 idle clients: 81 against 100 MB), the same throughput, and `write()` copies into the
+ * kernel or reports how much it took, so the caller can reuse its output buffer at once.
+ *
+ * Only `globalThis.Bun` is touched, and only when this runtime is chosen: the module loads under
+ * Node.js and Deno too.
+ */
+import type { Connection, ConnectionHandlers } from "../transport/connection.ts";
+import { createNodeRuntime } from "./node_runtime.ts";
+import type { Runtime, ServerHandle } from "./runtime.ts";
+
+/** The part of Bun's socket API used here (bun-types would bring Bun's globals into every file). */
+interface BunSocket {
+  data: BunConnection;
+  readonly remoteAddress: string;
+  readonly remotePort?: number;
+  write(data: Uint8Array): number;
+  setNoDelay(on: boolean): void;
+  pause(): void;
+  resume(): void;
+  end(): void;
+  terminate(): void;
+}
+interface BunListener {
+  readonly hostname: string;
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+interface BunApi {
+  listen(options: {
+    hostname: string;
+    port: number;
+    socket: {
+      open(s: BunSocket): void;
+      data(s: BunSocket, d: Buffer): void;
+      drain(s: BunSocket): void;
+      close(s: BunSocket): void;
+      error(s: BunSocket, e: Error): void;
+    };
+  }): BunListener;
+  gc(force: boolean): void;
+}
+
+/**
+ * JavaScriptCore frees socket read buffers lazily: under a flood of ~300 MB/s, 50-100 MB of dead
+ * read chunks piled up between collections (RSS 150-170 MB in scenario (c)). A collection after
+ * every READ_PER_GC bytes read keeps RSS near 100 MB for ~3% of throughput; the interval grows
+ * with the live heap so that a large broker does not spend its time marking.
+ */
+const READ_PER_GC = 32 * 1024 * 1024;
+
+class GcPacer {
+  private read = 0;
+  private every = READ_PER_GC;
+  constructor(private readonly bun: BunApi) {}
+
+  add(n: number): void {
+    this.read += n;
+    if (this.read < this.every) return;
+    this.read = 0;
+    this.bun.gc(true);
+    this.every = Math.max(READ_PER_GC, 2 * process.memoryUsage().heapUsed);
+  }
+}
+
+class BunConnection implements Connection {
+  readonly copiesWrites = true;
+  readonly remoteAddress: string;
+  handlers: ConnectionHandlers | null = null;
+  /** The part of the last write the socket did not take; writes wait behind it. */
+  private pending: Buffer | null = null;
+  private ending = false;
+
+  constructor(private readonly s: BunSocket) {
+    this.remoteAddress = `${s.remoteAddress}:${s.remotePort ?? 0}`;
+    s.setNoDelay(true);
+  }
+  start(h: ConnectionHandlers): void {
+    this.handlers = h;
+  }
+  write(buf: Buffer): boolean {
+    if (this.pending !== null) {
+      this.pending = Buffer.concat([this.pending, buf]);
+      return false;
+    }
+    const n = this.s.write(buf);
+    if (n === buf.length) return true;
+    this.pending = buf.subarray(n > 0 ? n : 0);
+    return false;
+  }
+  onDrain(): void {
+    const p = this.pending;
+    if (p !== null) {
+      const n = this.s.write(p);
+      if (n < p.length) {
+        this.pending = p.subarray(n > 0 ? n : 0);
+        return;
+      }
+      this.pending = null;
+      if (this.ending) return this.s.end();
+    }
+    this.handlers?.drain();
+  }
+  pause(): void {
+    this.s.pause();
+  }
+  resume(): void {
+    this.s.resume();
+  }
+  end(): void {
+    if (this.pending !== null) this.ending = true;
+    else this.s.end();
+  }
+  destroy(): void {
+    this.s.terminate();
+  }
+}
+
+/** Creates the Bun runtime; call only under Bun. */
+export function createBunRuntime(): Runtime {
+  const bun = (globalThis as { Bun?: BunApi }).Bun;
+  if (bun === undefined) throw new Error("createBunRuntime() needs Bun: use createNodeRuntime()");
+  const gc = new GcPacer(bun);
+  return {
+    ...createNodeRuntime(),
+    listenTcp(host, port, onConnection) {
+      try {
+        const server = bun.listen({
+          hostname: host,
+          port,
+          socket: {
+            open(s) {
+              const c = new BunConnection(s);
+              s.data = c;
+              onConnection(c);
+            },
+            data(s, d) {
+              gc.add(d.length);
+              s.data.handlers?.data(d);
+            },
+            drain: (s) => s.data.onDrain(),
+            close: (s) => s.data?.handlers?.close(),
+            error() {}, // close follows every error; the broker learns of it there
+          },
+        });
+        const handle: ServerHandle = {
+          address: { host: server.hostname, port: server.port },
+          close: () => Promise.resolve(server.stop(false)),
+        };
+        return Promise.resolve(handle);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+  };
+}
