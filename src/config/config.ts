@@ -6,6 +6,21 @@ export interface BindAddress {
   port: number;
 }
 
+/** `listeners.ssl { }`: a TLS listener. */
+export interface TlsListenerConfig {
+  bind: BindAddress;
+  /** PEM files; `cacertfile` verifies client certificates. */
+  keyfile: string;
+  certfile: string;
+  cacertfile: string | null;
+  /** `key_password`: passphrase of an encrypted key. */
+  keyPassword: string | null;
+  /** `verify_peer`: ask clients for a certificate (default false). */
+  verifyPeer: boolean;
+  /** `fail_if_no_peer_cert`: with verify_peer, refuse clients without a valid one (default false). */
+  failIfNoPeerCert: boolean;
+}
+
 /** The `mqtt { }` section. */
 export interface MqttConfig {
   /** `property_size`: most user properties accepted per packet (default 32). */
@@ -30,7 +45,7 @@ export interface MqttConfig {
 export interface Config {
   /** The file it came from, "(defaults)" when none. */
   source: string;
-  listeners: { tcp: BindAddress };
+  listeners: { tcp: BindAddress; ssl: TlsListenerConfig | null };
   mqtt: MqttConfig;
   /** Problems that do not stop the broker (unsupported sections, unknown keys). */
   warnings: string[];
@@ -40,7 +55,7 @@ export interface Config {
 export function defaultConfig(): Config {
   return {
     source: "(defaults)",
-    listeners: { tcp: { host: "0.0.0.0", port: 1883 } },
+    listeners: { tcp: { host: "0.0.0.0", port: 1883 }, ssl: null },
     mqtt: {
       propertySize: 32,
       maxPacketSize: 10 * 1024 * 1024,

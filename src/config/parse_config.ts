@@ -1,6 +1,6 @@
 /** Text of a NanoMQ-style HOCON file in, validated Config out. Reads no files itself. */
 import hocon from "@pushcorn/hocon-parser";
-import { type Config, defaultConfig, type MqttConfig } from "./config.ts";
+import { type Config, defaultConfig, type MqttConfig, type TlsListenerConfig } from "./config.ts";
 import { ConfigError } from "./config_error.ts";
 
 type Obj = Record<string, unknown>;
@@ -70,6 +70,10 @@ function _mqtt(cfg: Config, sec: Obj, file: string, at: (k: string) => number): 
 
 function _listeners(cfg: Config, sec: Obj, file: string, at: (k: string) => number): void {
   for (const [kind, v] of Object.entries(sec)) {
+    if (kind === "ssl") {
+      cfg.listeners.ssl = _ssl(cfg, _obj(v, file, at, "listeners.ssl"), file, at);
+      continue;
+    }
     if (kind !== "tcp") {
       cfg.warnings.push(`${file}:${at(kind)}: listeners.${kind} is not supported yet and is ignored`);
       continue;
@@ -82,6 +86,53 @@ function _listeners(cfg: Config, sec: Obj, file: string, at: (k: string) => numb
       }
     }
   }
+}
+
+const SSL_STRINGS = {
+  keyfile: "keyfile",
+  certfile: "certfile",
+  cacertfile: "cacertfile",
+  key_password: "keyPassword",
+};
+const SSL_FLAGS = { verify_peer: "verifyPeer", fail_if_no_peer_cert: "failIfNoPeerCert" };
+
+/** `listeners.ssl`: null when `enable = false`. */
+function _ssl(cfg: Config, sec: Obj, file: string, at: (k: string) => number): TlsListenerConfig | null {
+  const t: Record<string, unknown> = {
+    bind: { host: "0.0.0.0", port: 8883 },
+    keyfile: null,
+    certfile: null,
+    cacertfile: null,
+    keyPassword: null,
+    verifyPeer: false,
+    failIfNoPeerCert: false,
+  };
+  for (const [k, v] of Object.entries(sec)) {
+    const key = `listeners.ssl.${k}`;
+    if (k === "bind") t.bind = parseBind(String(v), file, at(k), key);
+    else if (k === "enable") {
+      if (_flag(v, file, at(k), key) === false) return null;
+    } else if (k in SSL_STRINGS) t[SSL_STRINGS[k as keyof typeof SSL_STRINGS]] = String(v);
+    else if (k in SSL_FLAGS) t[SSL_FLAGS[k as keyof typeof SSL_FLAGS]] = _flag(v, file, at(k), key);
+    else cfg.warnings.push(`${file}:${at(k)}: ${key} is not a known key; ignored`);
+  }
+  for (const k of ["keyfile", "certfile"]) {
+    if (t[k] === null) {
+      throw new ConfigError(
+        file,
+        at("ssl"),
+        `listeners.ssl.${k}`,
+        "is required for a TLS listener: give the PEM file",
+      );
+    }
+  }
+  return t as unknown as TlsListenerConfig;
+}
+
+function _flag(v: unknown, file: string, line: number, key: string): boolean {
+  if (v === true || v === "true") return true;
+  if (v === false || v === "false") return false;
+  throw new ConfigError(file, line, key, `${JSON.stringify(v)} is not true or false`);
 }
 
 /** Parses "host:port" (as in `listeners.tcp.bind`). */

@@ -54,6 +54,10 @@ export interface DecoderOptions {
 
 const EMPTY = Buffer.alloc(0);
 
+// mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (3.3 MB of heap) on its first generate()
+// to speed up writing numbers; it only writes the packets that are not on the hot path here.
+mqttPacket.writeToStream.cacheNumbers = false;
+
 /**
  * One mqtt-packet parser for every connection (each costs ~1.4 KB, which is 14 MB for 10,000 idle
  * clients): it is only ever given one complete packet, so it holds no state between calls, and it

@@ -10,7 +10,7 @@
  */
 import type { Connection, ConnectionHandlers } from "../transport/connection.ts";
 import { createNodeRuntime } from "./node_runtime.ts";
-import type { Runtime, ServerHandle } from "./runtime.ts";
+import type { Runtime, ServerHandle, TlsOptions } from "./runtime.ts";
 
 /** The part of Bun's socket API used here (bun-types would bring Bun's globals into every file). */
 interface BunSocket {
@@ -33,6 +33,7 @@ interface BunApi {
   listen(options: {
     hostname: string;
     port: number;
+    tls?: TlsOptions;
     socket: {
       open(s: BunSocket): void;
       data(s: BunSocket, d: Buffer): void;
@@ -68,15 +69,17 @@ class GcPacer {
 
 class BunConnection implements Connection {
   readonly copiesWrites = true;
-  readonly remoteAddress: string;
   handlers: ConnectionHandlers | null = null;
   /** The part of the last write the socket did not take; writes wait behind it. */
   private pending: Buffer | null = null;
   private ending = false;
 
   constructor(private readonly s: BunSocket) {
-    this.remoteAddress = `${s.remoteAddress}:${s.remotePort ?? 0}`;
     s.setNoDelay(true);
+  }
+  /** Built when asked (logs only): 10,000 idle clients need not keep 10,000 strings. */
+  get remoteAddress(): string {
+    return `${this.s.remoteAddress}:${this.s.remotePort ?? 0}`;
   }
   start(h: ConnectionHandlers): void {
     this.handlers = h;
@@ -102,7 +105,7 @@ class BunConnection implements Connection {
       this.pending = null;
       if (this.ending) return this.s.end();
     }
-    this.handlers?.drain();
+    this.handlers?.onDrain();
   }
   pause(): void {
     this.s.pause();
@@ -119,6 +122,43 @@ class BunConnection implements Connection {
   }
 }
 
+function _listen(
+  bun: BunApi,
+  gc: GcPacer,
+  host: string,
+  port: number,
+  tls: TlsOptions | undefined,
+  onConnection: (c: Connection) => void,
+): Promise<ServerHandle> {
+  try {
+    const server = bun.listen({
+      hostname: host,
+      port,
+      ...(tls === undefined ? {} : { tls }),
+      socket: {
+        open(s) {
+          const c = new BunConnection(s);
+          s.data = c;
+          onConnection(c);
+        },
+        data(s, d) {
+          gc.add(d.length);
+          s.data.handlers?.onData(d);
+        },
+        drain: (s) => s.data.onDrain(),
+        close: (s) => s.data?.handlers?.onClose(),
+        error() {}, // close follows every error; the broker learns of it there
+      },
+    });
+    return Promise.resolve({
+      address: { host: server.hostname, port: server.port },
+      close: () => Promise.resolve(server.stop(false)),
+    });
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 /** Creates the Bun runtime; call only under Bun. */
 export function createBunRuntime(): Runtime {
   const bun = (globalThis as { Bun?: BunApi }).Bun;
@@ -126,34 +166,7 @@ export function createBunRuntime(): Runtime {
   const gc = new GcPacer(bun);
   return {
     ...createNodeRuntime(),
-    listenTcp(host, port, onConnection) {
-      try {
-        const server = bun.listen({
-          hostname: host,
-          port,
-          socket: {
-            open(s) {
-              const c = new BunConnection(s);
-              s.data = c;
-              onConnection(c);
-            },
-            data(s, d) {
-              gc.add(d.length);
-              s.data.handlers?.data(d);
-            },
-            drain: (s) => s.data.onDrain(),
-            close: (s) => s.data?.handlers?.close(),
-            error() {}, // close follows every error; the broker learns of it there
-          },
-        });
-        const handle: ServerHandle = {
-          address: { host: server.hostname, port: server.port },
-          close: () => Promise.resolve(server.stop(false)),
-        };
-        return Promise.resolve(handle);
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    },
+    listenTcp: (host, port, onConnection) => _listen(bun, gc, host, port, undefined, onConnection),
+    listenTls: (host, port, tls, onConnection) => _listen(bun, gc, host, port, tls, onConnection),
   };
 }

@@ -4,22 +4,38 @@
  */
 import { readFile } from "node:fs/promises";
 import net from "node:net";
+import tls from "node:tls";
 import process from "node:process";
 import type { Connection, ConnectionHandlers } from "../transport/connection.ts";
 import type { Runtime, ServerHandle } from "./runtime.ts";
 
+function _listen(server: net.Server, host: string, port: number): Promise<ServerHandle> {
+  return new Promise<ServerHandle>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host, port, backlog: 4096 }, () => {
+      server.off("error", reject);
+      const a = server.address() as net.AddressInfo;
+      resolve({
+        address: { host: a.address, port: a.port },
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
 class SocketConnection implements Connection {
-  readonly remoteAddress: string;
   readonly copiesWrites = false;
   constructor(private readonly s: net.Socket) {
-    this.remoteAddress = `${s.remoteAddress ?? "?"}:${s.remotePort ?? 0}`;
     s.setNoDelay(true);
+  }
+  get remoteAddress(): string {
+    return `${this.s.remoteAddress ?? "?"}:${this.s.remotePort ?? 0}`;
   }
   start(h: ConnectionHandlers): void {
     const s = this.s;
-    s.on("data", h.data);
-    s.on("drain", h.drain);
-    s.once("close", h.close);
+    s.on("data", (chunk: Buffer) => h.onData(chunk));
+    s.on("drain", () => h.onDrain());
+    s.once("close", () => h.onClose());
     s.on("error", () => {}); // 'close' follows every error; the broker learns of it there
   }
   write(buf: Buffer): boolean {
@@ -53,18 +69,14 @@ export function createNodeRuntime(): Runtime {
     name,
     version,
     listenTcp(host, port, onConnection) {
-      return new Promise<ServerHandle>((resolve, reject) => {
-        const server = net.createServer({ noDelay: true }, (s) => onConnection(new SocketConnection(s)));
-        server.once("error", reject);
-        server.listen({ host, port, backlog: 4096 }, () => {
-          server.off("error", reject);
-          const a = server.address() as net.AddressInfo;
-          resolve({
-            address: { host: a.address, port: a.port },
-            close: () => new Promise<void>((r) => server.close(() => r())),
-          });
-        });
-      });
+      const server = net.createServer({ noDelay: true }, (s) => onConnection(new SocketConnection(s)));
+      return _listen(server, host, port);
+    },
+    listenTls(host, port, t, onConnection) {
+      const server = tls.createServer({ ...t, noDelay: true }, (s) => onConnection(new SocketConnection(s)));
+      // a failed handshake concerns that client only
+      server.on("tlsClientError", () => {});
+      return _listen(server, host, port);
     },
     readTextFile: (path) => readFile(path, "utf8"),
     now: Date.now,

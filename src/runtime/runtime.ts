@@ -9,12 +9,32 @@ export interface ServerHandle {
   close(): Promise<void>;
 }
 
+/** A TLS listener's settings, PEM contents already read. */
+export interface TlsOptions {
+  key: string;
+  cert: string;
+  /** CA certificates that client certificates are verified against. */
+  ca?: string;
+  passphrase?: string;
+  /** Ask clients for a certificate. */
+  requestCert: boolean;
+  /** Refuse clients whose certificate is missing or does not verify. */
+  rejectUnauthorized: boolean;
+}
+
 /** Operating-system services. */
 export interface Runtime {
   /** "bun", "node" or "deno", and its version. */
   readonly name: string;
   readonly version: string;
   listenTcp(host: string, port: number, onConnection: (c: Connection) => void): Promise<ServerHandle>;
+  /** As listenTcp, with TLS; `onConnection` runs once the handshake is done. */
+  listenTls(
+    host: string,
+    port: number,
+    tls: TlsOptions,
+    onConnection: (c: Connection) => void,
+  ): Promise<ServerHandle>;
   readTextFile(path: string): Promise<string>;
   /** Milliseconds since the epoch. */
   now(): number;

@@ -2,11 +2,11 @@
 
 /** Callbacks a connection reports to. */
 export interface ConnectionHandlers {
-  data(chunk: Buffer): void;
+  onData(chunk: Buffer): void;
   /** The socket accepts writes again after `write()` returned false. */
-  drain(): void;
+  onDrain(): void;
   /** Closed, for whatever reason; called once. */
-  close(): void;
+  onClose(): void;
 }
 
 /** A bidirectional byte stream to one client. */

@@ -8,7 +8,7 @@ import type { Logger } from "../broker/context.ts";
 import { Decoder } from "../protocol/codec.ts";
 import { PacketWriter } from "../protocol/packet_writer.ts";
 import { MqttError, RC } from "../protocol/reason_code.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection, ConnectionHandlers } from "./connection.ts";
 
 /** Bytes encoded per connection per turn before yielding to the others. */
 const FLUSH_BUDGET = 256 * 1024;
@@ -44,7 +44,7 @@ export class FlushScheduler {
 }
 
 /** Binds one Connection to the broker. */
-export class Link implements ClientSink {
+export class Link implements ClientSink, ConnectionHandlers {
   blocked = false;
   readonly client: Client;
   /** Held by flow control: undecoded bytes wait in the decoder. */
@@ -61,18 +61,14 @@ export class Link implements ClientSink {
   ) {
     this.decoder = new Decoder({ maxPacketSize: broker.options.maxPacketSize });
     this.client = broker.attach(this);
-    conn.start({
-      data: (chunk) => this.onData(chunk),
-      drain: () => this.onDrain(),
-      close: () => this.onClose(),
-    });
+    conn.start(this); // the link is its own handler object: no closures per connection
   }
 
   get remoteAddress(): string {
     return this.conn.remoteAddress;
   }
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.client.state === ClientState.Closed) return;
     this.decoder.push(chunk);
     this._process();
@@ -153,7 +149,7 @@ export class Link implements ClientSink {
     else this.conn.resume();
   }
 
-  private onDrain(): void {
+  onDrain(): void {
     if (!this.blocked) return;
     this.blocked = false;
     if (!this.closing) this._reading();
@@ -173,7 +169,7 @@ export class Link implements ClientSink {
     setTimeout(() => this.conn.destroy(), CLOSE_GRACE_MS).unref?.();
   }
 
-  private onClose(): void {
+  onClose(): void {
     this.broker.detach(this.client);
   }
 }

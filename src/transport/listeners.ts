@@ -1,8 +1,8 @@
 /** Starts the configured listeners and binds every accepted connection to the broker. */
 import type { Broker } from "../broker/broker.ts";
 import type { Logger } from "../broker/context.ts";
-import type { BindAddress } from "../config/config.ts";
-import type { Runtime, ServerHandle } from "../runtime/runtime.ts";
+import type { Runtime, ServerHandle, TlsOptions } from "../runtime/runtime.ts";
+import type { Connection } from "./connection.ts";
 import { FlushScheduler, Link } from "./link.ts";
 
 /** The running listeners. */
@@ -12,23 +12,36 @@ export interface Listeners {
   close(): Promise<void>;
 }
 
-/** Listens on every `tcp` address; a bind failure names the listener. */
+/** One listener: plain TCP, or TLS when `tls` is given. */
+export interface ListenerSpec {
+  host: string;
+  port: number;
+  tls?: TlsOptions;
+}
+
+/** Listens on every address; a bind failure names the listener. */
 export async function startListeners(
   rt: Runtime,
   broker: Broker,
-  tcp: BindAddress[],
+  specs: ListenerSpec[],
   log: Logger,
 ): Promise<Listeners> {
   const flusher = new FlushScheduler();
   const servers: ServerHandle[] = [];
-  for (const b of tcp) {
+  const accept = (conn: Connection): void => void new Link(conn, broker, flusher, log);
+  for (const b of specs) {
+    const kind = b.tls === undefined ? "TCP" : "TLS";
     try {
-      servers.push(await rt.listenTcp(b.host, b.port, (conn) => new Link(conn, broker, flusher, log)));
+      servers.push(
+        b.tls === undefined
+          ? await rt.listenTcp(b.host, b.port, accept)
+          : await rt.listenTls(b.host, b.port, b.tls, accept),
+      );
     } catch (e) {
       await Promise.all(servers.map((s) => s.close()));
-      throw new Error(`TCP listener ${b.host}:${b.port} could not start: ${(e as Error).message}`);
+      throw new Error(`${kind} listener ${b.host}:${b.port} could not start: ${(e as Error).message}`);
     }
-    log.info(`Listening for MQTT on ${b.host}:${b.port}`);
+    log.info(`Listening for MQTT over ${kind} on ${b.host}:${b.port}`);
   }
   return {
     servers,

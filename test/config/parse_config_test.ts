@@ -23,6 +23,36 @@ describe("parseConfig", () => {
     }
   });
 
+  test("listeners.ssl as NanoMQ documents it (the block commented out in its nanomq.conf)", async () => {
+    const text = readFileSync(new URL("nanomq.conf", FIXTURES), "utf8");
+    const block = /# listeners\.ssl \{[\s\S]*?# \}/.exec(text)![0].replace(/^# ?/gm, "");
+    const cfg = await parseConfig(block.replace("verify_peer = false", "verify_peer = true"), "ssl.conf");
+    assert.deepEqual(cfg.listeners.ssl, {
+      bind: { host: "0.0.0.0", port: 8883 },
+      keyfile: "/etc/certs/key.pem",
+      certfile: "/etc/certs/cert.pem",
+      cacertfile: "/etc/certs/cacert.pem",
+      keyPassword: null,
+      verifyPeer: true,
+      failIfNoPeerCert: false,
+    });
+    assert.equal((await parseConfig("", "empty.conf")).listeners.ssl, null);
+  });
+
+  test("a TLS listener without certfile names the missing key; a bad flag names its line", async () => {
+    await assert.rejects(parseConfig('listeners.ssl {\n  keyfile = "k.pem"\n}\n', "x.conf"), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /listeners\.ssl\.certfile/);
+      return true;
+    });
+    const bad = 'listeners.ssl {\n  keyfile = "k"\n  certfile = "c"\n  verify_peer = maybe\n}\n';
+    await assert.rejects(parseConfig(bad, "x.conf"), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /x\.conf:4: listeners\.ssl\.verify_peer/);
+      return true;
+    });
+  });
+
   test("a wrong type names the file, line and key", async () => {
     await assert.rejects(
       parseConfig("# c\nmqtt {\n  max_inflight_window = 1.5\n}\n", "x.conf"),

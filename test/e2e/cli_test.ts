@@ -31,6 +31,17 @@ describe("broker command line", () => {
     assert.ok(r.stderr.includes(`${f}:2: mqtt.max_mqueue_len`), r.stderr);
   });
 
+  test("a TLS certificate that cannot be read is named, and the broker does not start", async () => {
+    const f = conf(
+      "tls.conf",
+      `listeners.tcp.bind = "127.0.0.1:${await freePort()}"\nlisteners.ssl {\n  bind = "127.0.0.1:0"\n` +
+        `  keyfile = "${dir}/nope.key"\n  certfile = "${dir}/nope.pem"\n}\n`,
+    );
+    const r = await broker(["start", "--conf", f]).done;
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.includes("listeners.ssl.keyfile") && r.stderr.includes(`${dir}/nope.key`), r.stderr);
+  });
+
   test("an unknown flag is an error that names it", async () => {
     const r = await broker(["start", "--bogus"]).done;
     assert.equal(r.code, 1);

@@ -6,13 +6,15 @@ import { type Broker, createBroker } from "../../src/broker/broker.ts";
 import type { BrokerOptions } from "../../src/broker/context.ts";
 import { createRuntime } from "../../src/runtime/create_runtime.ts";
 import { createNodeRuntime } from "../../src/runtime/node_runtime.ts";
-import type { Runtime } from "../../src/runtime/runtime.ts";
+import type { Runtime, TlsOptions } from "../../src/runtime/runtime.ts";
 import { startListeners } from "../../src/transport/listeners.ts";
 import { quietLog } from "./mem_client.ts";
 
 /** A running broker. */
 export interface LiveBroker {
   port: number;
+  /** The TLS listener's port, 0 when there is none. */
+  tlsPort: number;
   url: string;
   broker: Broker;
   stop(): Promise<void>;
@@ -30,13 +32,16 @@ export const RUNTIMES: [string, () => Runtime][] = createRuntime().name === "bun
 export async function startLiveBroker(
   opts: Partial<BrokerOptions> = {},
   rt: Runtime = createRuntime(),
+  tls?: TlsOptions,
 ): Promise<LiveBroker> {
   const broker = createBroker(opts, { now: Date.now, log: quietLog });
-  const listeners = await startListeners(rt, broker, [{ host: "127.0.0.1", port: 0 }], quietLog);
+  const specs = [{ host: "127.0.0.1", port: 0 }, ...(tls ? [{ host: "127.0.0.1", port: 0, tls }] : [])];
+  const listeners = await startListeners(rt, broker, specs, quietLog);
   const stopTick = rt.every(100, () => broker.tick(Date.now()));
   const port = listeners.servers[0]!.address.port;
   return {
     port,
+    tlsPort: listeners.servers[1]?.address.port ?? 0,
     url: `mqtt://127.0.0.1:${port}`,
     broker,
     stop: async () => {

@@ -1,0 +1,74 @@
+/** A throwaway CA, a server certificate for 127.0.0.1/localhost and a client certificate, made by openssl. */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Paths of the PEM files, and their contents. */
+export interface TestCerts {
+  dir: string;
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+  pem(path: string): string;
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** Generates fresh certificates in a temporary directory (EC P-256: quick to make and to handshake). */
+export function makeTestCerts(): TestCerts {
+  const dir = mkdtempSync(join(tmpdir(), "broker-certs-"));
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  openssl(dir, [
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=test CA",
+  ]);
+  for (
+    const [name, cn, ext] of [
+      ["server", "localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+      ["client", "device-1", "extendedKeyUsage=clientAuth"],
+    ] as const
+  ) {
+    writeFileSync(join(dir, `${name}.ext`), `${ext}\n`);
+    openssl(dir, ["req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`]);
+    openssl(dir, [
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-extfile",
+      `${name}.ext`,
+    ]);
+  }
+  return {
+    dir,
+    caFile: join(dir, "ca.pem"),
+    certFile: join(dir, "server.pem"),
+    keyFile: join(dir, "server.key"),
+    clientCertFile: join(dir, "client.pem"),
+    clientKeyFile: join(dir, "client.key"),
+    pem: (p) => readFileSync(p, "utf8"),
+  };
+}
