@@ -1,15 +1,20 @@
 /**
  * Benchmark: this broker and Mosquitto side by side, same load, pinned cores, medians.
  *
- *   npm run bench -- [--reps 3] [--duration 10] [--scenarios a,b,c,d,e,f] [--out FILE]
+ *   npm run bench -- [--reps 3] [--duration 10] [--scenarios a,b,c,d,e,f] [--tls] [--out FILE]
+ *
+ * --tls runs the same scenarios against each broker's TLS listener instead: mqttload speaks plain
+ * MQTT, so a stunnel client on the load generator's core wraps its connections in TLS (the same
+ * stunnel for both brokers; its CPU counts against the load generator, not the broker).
  *
  * The broker runs on core 0, the load generator on core 1 (taskset). The load generator is
  * ../shared/tools/mqttload (C; built into .bench/) when present, otherwise scripts/bench_load.ts.
  * Only 127.0.0.1 is used. Prints a Markdown table; writes it to .bench/results.md too.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { makeTestCerts, type TestCerts } from "../test/helpers/certs.ts";
 import { cpus } from "node:os";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -19,9 +24,11 @@ const { values: opt } = parseArgs({
     reps: { type: "string", default: "3" },
     duration: { type: "string", default: "10" },
     scenarios: { type: "string", default: "a,b,c,d,e,f" },
-    out: { type: "string", default: ".bench/results.md" },
+    out: { type: "string" },
+    tls: { type: "boolean", default: false },
   },
 });
+const TLS = opt.tls === true;
 const REPS = Number(opt.reps);
 const DURATION = Number(opt.duration);
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -92,22 +99,75 @@ function loadGenerator(): string[] {
   return [process.execPath, `${ROOT}scripts/bench_load.ts`];
 }
 
-function brokers(): { name: string; port: number; cmd: string }[] {
+interface BrokerRun {
+  name: string;
+  /** Where the broker listens (TLS port in --tls mode). */
+  port: number;
+  /** Where mqttload connects: the broker, or the stunnel in front of it. */
+  loadPort: number;
+  cmd: string;
+}
+
+function brokers(certs: TestCerts | null): BrokerRun[] {
   const mosqConf = `${BENCH}/mosquitto.conf`;
+  const ourConf = `${BENCH}/broker.conf`;
+  const tlsMosq = certs === null
+    ? ""
+    : `listener 18831 127.0.0.1\ncertfile ${certs.certFile}\nkeyfile ${certs.keyFile}\n`;
   writeFileSync(
     mosqConf,
-    "listener 18830 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n",
+    `listener 18830 127.0.0.1\n${tlsMosq}allow_anonymous true\npersistence false\nlog_dest none\n`,
   );
+  const tlsOurs = certs === null
+    ? ""
+    : `listeners.ssl {\n  bind = "127.0.0.1:18841"\n  keyfile = "${certs.keyFile}"\n  certfile = "${certs.certFile}"\n}\n`;
+  writeFileSync(ourConf, `listeners.tcp.bind = "127.0.0.1:18840"\n${tlsOurs}`);
   const mosq = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
+  const tls = certs !== null;
   return [
-    { name: "Mosquitto", port: 18830, cmd: `${mosq} -c ${mosqConf}` },
+    {
+      name: "Mosquitto",
+      port: tls ? 18831 : 18830,
+      loadPort: tls ? 18832 : 18830,
+      cmd: `${mosq} -c ${mosqConf}`,
+    },
     {
       name: "this broker",
-      port: 18840,
-      cmd:
-        `${process.execPath} ${ROOT}src/main.ts start --conf ${ROOT}conf/nanomq.conf --url nmq-tcp://127.0.0.1:18840`,
+      port: tls ? 18841 : 18840,
+      loadPort: tls ? 18842 : 18840,
+      cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${ourConf}`,
     },
   ];
+}
+
+/** Test certificates that Mosquitto can read after it drops root for its own user. */
+function readableCerts(): TestCerts {
+  const certs = makeTestCerts();
+  chmodSync(certs.dir, 0o755);
+  for (const f of readdirSync(certs.dir)) chmodSync(`${certs.dir}/${f}`, 0o644);
+  return certs;
+}
+
+/** One stunnel client per broker, on the load generator's core: plain MQTT in, TLS out. */
+function startStunnel(list: BrokerRun[]): ChildProcess {
+  const conf = [
+    "foreground = yes",
+    "pid =",
+    "syslog = no",
+    "debug = 0",
+    ...list.flatMap((
+      b,
+    ) => [
+      `[${b.port}]`,
+      "client = yes",
+      `accept = 127.0.0.1:${b.loadPort}`,
+      `connect = 127.0.0.1:${b.port}`,
+    ]),
+  ].join("\n");
+  writeFileSync(`${BENCH}/stunnel.conf`, conf + "\n");
+  return spawn("bash", ["-c", `ulimit -n 65536; exec taskset -c 1 stunnel ${BENCH}/stunnel.conf`], {
+    stdio: "ignore",
+  });
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -226,14 +286,15 @@ function row(s: string, name: string, rs: Result[], base: Result[] | null): stri
 async function main(): Promise<void> {
   execFileSync("bash", [`${ROOT}scripts/install_test_deps.sh`, "--bench"], { stdio: "inherit" });
   const gen = loadGenerator();
-  const list = brokers();
+  const list = brokers(TLS ? readableCerts() : null);
+  const stunnel = TLS ? startStunnel(list) : null;
   const scen = opt.scenarios!.split(",");
   const results = new Map<string, Result[]>();
   for (const s of scen) {
     for (let rep = 1; rep <= REPS; rep++) {
       for (const b of list) {
         const proc = await startBroker(b.cmd, b.port);
-        const r = runLoad(gen, b.port, proc.pid, s);
+        const r = runLoad(gen, b.loadPort, proc.pid, s);
         await proc.stop();
         const key = `${s}/${b.name}`;
         results.set(key, [...(results.get(key) ?? []), r]);
@@ -255,9 +316,9 @@ async function main(): Promise<void> {
     }; broker pinned to core 0, load generator (${
       gen.length === 1 ? "mqttload" : "bench_load.ts"
     }) to core 1; ` +
-    `64-byte payloads, ${DURATION} s windows, median of ${REPS}. This broker: Bun ${
-      process.versions.bun ?? "-"
-    } running src/main.ts; Mosquitto ${
+    `64-byte payloads, ${DURATION} s windows, median of ${REPS}${
+      TLS ? "; over TLS (TLS 1.3, EC P-256 certificate; stunnel client on the load core)" : ""
+    }. This broker: Bun ${process.versions.bun ?? "-"} running src/main.ts; Mosquitto ${
       execFileSync("bash", ["-c", "mosquitto -h | head -1 | awk '{print $3}'"], { encoding: "utf8" }).trim()
     }.`,
     "",
@@ -270,8 +331,9 @@ async function main(): Promise<void> {
       lines.push(row(s, b.name, results.get(`${s}/${b.name}`) ?? [], b.name === "Mosquitto" ? null : base));
     }
   }
+  stunnel?.kill();
   const table = lines.join("\n");
-  writeFileSync(`${ROOT}${opt.out}`, table + "\n");
+  writeFileSync(`${ROOT}${opt.out ?? (TLS ? ".bench/results-tls.md" : ".bench/results.md")}`, table + "\n");
   console.log(table);
 }
 
