@@ -37,6 +37,8 @@ describe("parseConfig", () => {
       failIfNoPeerCert: false,
     });
     assert.equal((await parseConfig("", "empty.conf")).listeners.ssl, null);
+    const off = await parseConfig(block.replace("{", "{\n  enable = false"), "off.conf");
+    assert.equal(off.listeners.ssl, null, "enable = false turns the listener off");
   });
 
   test("a TLS listener without certfile names the missing key; a bad flag names its line", async () => {

@@ -51,6 +51,19 @@ for (const [name, runtime] of RUNTIMES) {
     });
   });
 
+  test(`an encrypted key with its passphrase (key_password), over ${name}`, async () => {
+    const lb = await startLiveBroker({}, runtime(), {
+      ...serverTls(false),
+      key: certs.pem(certs.encryptedKeyFile),
+      passphrase: "secret",
+    });
+    const r = await run("mosquitto_pub", [
+      ...["-h", "127.0.0.1", "-p", String(lb.tlsPort), "--cafile", certs.caFile, "-t", "k", "-m", "x"],
+    ]).done;
+    await lb.stop();
+    assert.equal(r.code, 0, r.stderr);
+  });
+
   describe(`TLS with client certificates required, over ${name}`, () => {
     let lb: LiveBroker;
     before(async () => (lb = await startLiveBroker({}, runtime(), serverTls(true))));

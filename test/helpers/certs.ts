@@ -12,6 +12,8 @@ export interface TestCerts {
   keyFile: string;
   clientCertFile: string;
   clientKeyFile: string;
+  /** The server key encrypted with the passphrase "secret". */
+  encryptedKeyFile: string;
   pem(path: string): string;
 }
 
@@ -62,8 +64,10 @@ export function makeTestCerts(): TestCerts {
       `${name}.ext`,
     ]);
   }
+  openssl(dir, ["pkey", "-in", "server.key", "-aes256", "-passout", "pass:secret", "-out", "server.enc.key"]);
   return {
     dir,
+    encryptedKeyFile: join(dir, "server.enc.key"),
     caFile: join(dir, "ca.pem"),
     certFile: join(dir, "server.pem"),
     keyFile: join(dir, "server.key"),
