@@ -99,8 +99,9 @@ function _resend(
 
 /**
  * Encodes one PUBLISH for `c`: from the message's cached template when it goes to several
- * subscribers and nothing in it is specific to this one, otherwise field by field. Returns false when it exceeds the client's Maximum
- * Packet Size (the delivery is then discarded as the spec says [MQTT-3.1.2-25]).
+ * subscribers and nothing in it is specific to this one, otherwise field by field. Returns false
+ * when it exceeds the client's Maximum Packet Size (the delivery is then discarded as the spec says
+ * [MQTT-3.1.2-25]).
  */
 export function writeDelivery(
   c: Client,

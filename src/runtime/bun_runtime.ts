@@ -8,6 +8,7 @@
  * Only `globalThis.Bun` is touched, and only when this runtime is chosen: the module loads under
  * Node.js and Deno too.
  */
+import process from "node:process";
 import type { Connection, ConnectionHandlers } from "../transport/connection.ts";
 import { createNodeRuntime } from "./node_runtime.ts";
 import type { Runtime, ServerHandle, TlsOptions } from "./runtime.ts";

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { describe, test } from "node:test";
 import mqtt from "mqtt";
+import { makeTestCerts } from "../helpers/certs.ts";
 import { freePort, waitFor } from "../helpers/live_broker.ts";
 import { run } from "../helpers/run.ts";
 
@@ -40,6 +41,37 @@ describe("broker command line", () => {
     const r = await broker(["start", "--conf", f]).done;
     assert.equal(r.code, 1);
     assert.ok(r.stderr.includes("listeners.ssl.keyfile") && r.stderr.includes(`${dir}/nope.key`), r.stderr);
+  });
+
+  test("verify_peer asks for a client certificate; fail_if_no_peer_cert decides whether none is refused", async () => {
+    const certs = makeTestCerts();
+    for (const fail of [true, false]) {
+      const [port, tlsPort] = [await freePort(), await freePort()];
+      const f = conf(
+        `verify-${fail}.conf`,
+        `listeners.tcp.bind = "127.0.0.1:${port}"\nlisteners.ssl {\n  bind = "127.0.0.1:${tlsPort}"\n` +
+          `  keyfile = "${certs.keyFile}"\n  certfile = "${certs.certFile}"\n  cacertfile = "${certs.caFile}"\n` +
+          `  verify_peer = true\n  fail_if_no_peer_cert = ${fail}\n}\n`,
+      );
+      const b = broker(["start", "--conf", f]);
+      await waitForListening(port);
+      const pub = ["-h", "127.0.0.1", "-p", String(tlsPort), "--cafile", certs.caFile, "-t", "t", "-m", "x"];
+      const anonymous = await run("mosquitto_pub", pub).done;
+      const withCert = await run("mosquitto_pub", [
+        ...pub,
+        "--cert",
+        certs.clientCertFile,
+        "--key",
+        certs.clientKeyFile,
+      ])
+        .done;
+      b.kill();
+      await b.done;
+      assert.equal(withCert.code, 0, withCert.stderr);
+      if (fail) {
+        assert.notEqual(anonymous.code, 0, "fail_if_no_peer_cert = true must refuse a client without one");
+      } else assert.equal(anonymous.code, 0, anonymous.stderr);
+    }
   });
 
   test("an unknown flag is an error that names it", async () => {
