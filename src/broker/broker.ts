@@ -8,6 +8,7 @@ import { emptyPublishOut } from "../protocol/publish_codec.ts";
 import { MqttError, RC } from "../protocol/reason_code.ts";
 import { type Client, type ClientSink, ClientState, createClient } from "./client.ts";
 import {
+  type AuthHooks,
   type BrokerContext,
   type BrokerDeps,
   type BrokerOptions,
@@ -43,6 +44,10 @@ export interface Broker {
   tick(now: number): void;
   /** Shutting down: MQTT 5 clients get DISCONNECT 0x8B, everyone is closed [MQTT-3.14.2-1]. */
   close(): void;
+  /** Replaces the limits (reload): queue bounds change for every session, the rest for what comes next. */
+  configure(opts: Partial<BrokerOptions>): void;
+  /** Replaces authentication and access control (null: everything allowed). */
+  setAuth(auth: AuthHooks | null): void;
   /** Counts for status output and tests. */
   stats(): { clients: number; sessions: number; subscriptions: number; retained: number; queued: number };
 }
@@ -59,6 +64,8 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     metrics: createMetrics(),
     timed: new Set(),
     congested: new Set(),
+    auth: null,
+    authGen: 0,
   };
   const scratch: EncodeScratch = { out: emptyPublishOut(), tplWriter: new PacketWriter() };
   let nextId = 1;
@@ -97,6 +104,14 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
         disconnectClient(ctx, c, RC.SERVER_SHUTTING_DOWN, "The broker is shutting down");
       }
     },
+    configure(opts) {
+      ctx.opts = { ...ctx.opts, ...opts };
+      for (const s of ctx.sessions.values()) s.queue.bound = ctx.opts.maxQueueLen;
+    },
+    setAuth(auth) {
+      ctx.auth = auth;
+      ctx.authGen++;
+    },
     stats: () => _stats(ctx),
   };
 }
@@ -121,7 +136,7 @@ function _reject(ctx: BrokerContext, c: Client, err: MqttError): void {
 
 /** Closes `c` for `err`: CONNACK for an unsupported level, DISCONNECT (MQTT 5) once connected. */
 function _close(ctx: BrokerContext, c: Client, err: MqttError): void {
-  ctx.deps.log.info(`Closing ${c.session?.clientId ?? c.sink.remoteAddress}: ${err.message}`);
+  c.closeReason = err.message;
   if (c.state === ClientState.New && err.code === RC.UNSUPPORTED_PROTOCOL_VERSION) {
     refuseConnect(ctx, c, err.code, err.message);
   } else disconnectClient(ctx, c, err.code, err.message);

@@ -1,5 +1,6 @@
 /** A network connection as the broker sees it: no socket, only state and a sink to wake. */
 import type { MqttPacket } from "../protocol/codec.ts";
+import type { Identity } from "./context.ts";
 import type { Session } from "./session.ts";
 
 /** What the transport gives the broker for each connection. */
@@ -52,8 +53,16 @@ export interface Client {
   /** DISCONNECT received (the will is then not sent unless reason 0x04). */
   graceful: boolean;
   username: string | undefined;
-  /** Number of congested sessions holding this client (flow_control.ts). */
+  /** Reasons to stop reading this client: congested sessions (flow_control.ts), a pending authentication. */
   holds: number;
+  /** Built on first use by access control. */
+  identity: Identity | null;
+  /** The last topic checked for publishing, its answer, and the auth generation it was checked under. */
+  aclTopic: string | null;
+  aclAllowed: boolean;
+  aclGen: number;
+  /** Why the connection ended, for the log. */
+  closeReason: string | null;
 }
 
 /** Creates the state for a new connection. */
@@ -77,6 +86,11 @@ export function createClient(id: number, sink: ClientSink): Client {
     graceful: false,
     username: undefined,
     holds: 0,
+    identity: null,
+    aclTopic: null,
+    aclAllowed: false,
+    aclGen: 0,
+    closeReason: null,
   };
 }
 
@@ -89,4 +103,21 @@ export function sendCtrl(c: Client, item: CtrlItem): void {
 /** Packs an acknowledgement for {@link sendCtrl}: `type` 4..7, 13 for PINGRESP. */
 export function ackItem(type: number, messageId: number, reasonCode = 0): number {
   return (type << 24) | (reasonCode << 16) | messageId;
+}
+
+/** The IP address of "ip:port" / "[v6]:port" / "::ffff:v4:port", without the port. */
+export function ipOf(remote: string): string {
+  const ip = remote.startsWith("[")
+    ? remote.slice(1, remote.indexOf("]"))
+    : remote.slice(0, remote.lastIndexOf(":"));
+  return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+}
+
+/** The identity access control sees for a connected client. */
+export function identityOf(c: Client): Identity {
+  return (c.identity ??= {
+    clientId: c.session?.clientId ?? "",
+    username: c.username,
+    ip: ipOf(c.sink.remoteAddress),
+  });
 }

@@ -31,12 +31,36 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = {
   topicAliasMaximum: 64,
 };
 
-/** Where the broker logs; the cli supplies one. */
+/** Where the broker logs; the cli supplies one. `clientId` goes on the line when there is one. */
 export interface Logger {
-  error(msg: string): void;
-  warn(msg: string): void;
-  info(msg: string): void;
-  debug(msg: string): void;
+  error(msg: string, clientId?: string): void;
+  warn(msg: string, clientId?: string): void;
+  info(msg: string, clientId?: string): void;
+  debug(msg: string, clientId?: string): void;
+}
+
+/** Who a connection is, for authentication and access control. */
+export interface Identity {
+  clientId: string;
+  username: string | undefined;
+  /** Remote IP address, without port. */
+  ip: string;
+}
+
+/** The result of an ACL check: allowed or not, and the rule that decided ("" for no_match). */
+export interface AclVerdict {
+  allow: boolean;
+  rule: string;
+}
+
+/** Authentication and access control, supplied by src/auth; replaced as a whole on reload. */
+export interface AuthHooks {
+  /** 0 to accept a CONNECT, else its CONNACK reason code (MQTT 5 numbering); may answer later. */
+  authenticate(who: Identity, password: Buffer | undefined): number | Promise<number>;
+  /** May `who` publish to the topic / subscribe to the filter? */
+  authorize(who: Identity, action: "publish" | "subscribe", topic: string): AclVerdict;
+  /** `auth.deny_action`: on a denial, carry on or close the connection with 0x87. */
+  readonly denyAction: "ignore" | "disconnect";
 }
 
 /** What the broker needs from outside: a clock and a logger. */
@@ -59,4 +83,8 @@ export interface BrokerContext {
   timed: Set<Session>;
   /** Sessions holding publishers. */
   congested: Set<Session>;
+  /** Null: everyone may connect, publish and subscribe. */
+  auth: AuthHooks | null;
+  /** Bumped when `auth` changes, to invalidate clients' cached ACL answers. */
+  authGen: number;
 }

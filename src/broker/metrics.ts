@@ -22,6 +22,10 @@ export interface Metrics {
   publishersHeld: number;
   /** Times a subscriber held publishers without draining and was marked stalled. */
   stalledSessions: number;
+  /** CONNECTs refused by authentication. */
+  authFailures: number;
+  /** Publishes and subscriptions denied by the ACL. */
+  aclDenied: number;
 }
 
 /** All counters at zero. */
@@ -40,5 +44,7 @@ export function createMetrics(): Metrics {
     keepaliveTimeouts: 0,
     publishersHeld: 0,
     stalledSessions: 0,
+    authFailures: 0,
+    aclDenied: 0,
   };
 }

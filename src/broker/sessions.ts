@@ -48,6 +48,7 @@ export function openSession(
  */
 export function disconnectClient(ctx: BrokerContext, c: Client, code: number, reason?: string): void {
   if (c.state === ClientState.Closed) return;
+  c.closeReason ??= reason === undefined ? `reason 0x${code.toString(16)}` : reason;
   if (c.version === 5 && c.state === ClientState.Connected) {
     const p: MqttPacket = { cmd: "disconnect", reasonCode: code };
     if (reason !== undefined && c.problemInfo) p.properties = { reasonString: reason };
@@ -60,6 +61,7 @@ export function disconnectClient(ctx: BrokerContext, c: Client, code: number, re
 /** The connection is gone: the session goes offline, the will is scheduled unless DISCONNECT said otherwise. */
 export function detachClient(ctx: BrokerContext, c: Client): void {
   if (c.state === ClientState.Closed) return;
+  _logClose(ctx, c);
   c.state = ClientState.Closed;
   ctx.clients.delete(c);
   const s = c.session;
@@ -100,4 +102,10 @@ export function tickSessions(ctx: BrokerContext, now: number): void {
     }
     if (s.willAt === 0 && (s.client !== null || s.expiresAt === 0)) ctx.timed.delete(s);
   }
+}
+
+function _logClose(ctx: BrokerContext, c: Client): void {
+  const why = c.closeReason ?? "connection closed by the client";
+  if (c.state === ClientState.Connected) ctx.deps.log.info(`Disconnected: ${why}`, c.session?.clientId);
+  else ctx.deps.log.debug(`Connection from ${c.sink.remoteAddress} closed before CONNECT completed: ${why}`);
 }

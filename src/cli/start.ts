@@ -1,13 +1,16 @@
-/** `broker start`: load the configuration, listen, run until SIGINT/SIGTERM. */
+/**
+ * `broker start`: load the configuration, refuse when a broker already holds the pid file, detach
+ * with --daemon, listen, and run until SIGINT/SIGTERM; SIGHUP reloads.
+ */
 import { parseArgs } from "node:util";
-import { createBroker } from "../broker/broker.ts";
-import type { BrokerOptions } from "../broker/context.ts";
-import { type Config, defaultConfig, type MqttConfig } from "../config/config.ts";
-import { ConfigError } from "../config/config_error.ts";
-import { parseBind, parseConfig } from "../config/parse_config.ts";
-import type { Runtime, TlsOptions } from "../runtime/runtime.ts";
-import { type ListenerSpec, startListeners } from "../transport/listeners.ts";
-import { createLogger, isLogLevel } from "./logger.ts";
+import { authNeeded, createAuth } from "../auth/create_auth.ts";
+import { type Broker, createBroker } from "../broker/broker.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { type Listeners, startListeners } from "../transport/listeners.ts";
+import { brokerOptions, loadSettings, type Settings } from "./load_settings.ts";
+import { type BrokerLogger, createLogger, type LogSettings, logSettings } from "./logger.ts";
+import { pidFilePath, readReload, reloadFilePath, runningPid } from "./pid_file.ts";
+import { START_OPTIONS, START_USAGE, type StartFlags } from "./start_flags.ts";
 
 /** Where the cli prints. */
 export interface CliIo {
@@ -15,139 +18,161 @@ export interface CliIo {
   err(s: string): void;
 }
 
-export const START_USAGE = `Usage: broker start [options]
+/** Set in the environment of the background process `--daemon` starts. */
+const DAEMON_CHILD = "BROKER_DAEMON_CHILD";
 
-Options:
-  --conf FILE          NanoMQ-style HOCON configuration file (default: built-in defaults)
-  --url URL            nmq-tcp://HOST:PORT overrides listeners.tcp.bind;
-                       tls+nmq-tcp://HOST:PORT overrides listeners.ssl.bind
-  --log_level LEVEL    trace, debug, info, warn, error or fatal (default warn)
-  -h, --help           this text
-`;
-
-/** Maps the `mqtt { }` section onto broker options. */
-export function brokerOptions(m: MqttConfig): BrokerOptions {
-  return {
-    maxPacketSize: m.maxPacketSize,
-    maxQueueLen: m.maxMqueueLen,
-    maxInflight: m.maxInflightWindow,
-    keepaliveMultiplier: m.keepaliveMultiplier,
-    maxKeepalive: m.maxKeepalive,
-    topicAliasMaximum: m.maxTopicAlias,
-  };
+/** Parses start's flags (also used by restart and check). */
+export function parseStartFlags(args: string[]): StartFlags {
+  return parseArgs({ args, options: START_OPTIONS, strict: true, allowPositionals: false })
+    .values as StartFlags;
 }
 
-async function _loadConfig(rt: Runtime, file: string | undefined, url: string | undefined): Promise<Config> {
-  let cfg = defaultConfig();
-  if (file !== undefined) {
-    let text: string;
-    try {
-      text = await rt.readTextFile(file);
-    } catch (e) {
-      throw new ConfigError(
-        file,
-        0,
-        "--conf",
-        `cannot read the file (${(e as Error).message}); check the path`,
-      );
-    }
-    cfg = await parseConfig(text, file);
-  }
-  if (url !== undefined) _applyUrl(cfg, url);
-  return cfg;
-}
-
-function _applyUrl(cfg: Config, url: string): void {
-  const m = /^(tls\+)?nmq-tcp:\/\/(.+)$/.exec(url);
-  if (m === null) {
-    throw new ConfigError(
-      "command line",
-      0,
-      "--url",
-      `"${url}" is not nmq-tcp:// or tls+nmq-tcp://HOST:PORT`,
-    );
-  }
-  const bind = parseBind(m[2]!, "command line", 0, "--url");
-  if (m[1] === undefined) cfg.listeners.tcp = bind;
-  else if (cfg.listeners.ssl === null) {
-    throw new ConfigError(
-      "command line",
-      0,
-      "--url",
-      "tls+nmq-tcp:// needs listeners.ssl (keyfile, certfile) in --conf",
-    );
-  } else cfg.listeners.ssl.bind = bind;
-}
-
-/** The listeners to open, with TLS files read; an unreadable file is a ConfigError naming it. */
-async function _listenerSpecs(rt: Runtime, cfg: Config): Promise<ListenerSpec[]> {
-  const specs: ListenerSpec[] = [{ ...cfg.listeners.tcp }];
-  const ssl = cfg.listeners.ssl;
-  if (ssl === null) return specs;
-  const read = async (path: string, key: string): Promise<string> => {
-    try {
-      return await rt.readTextFile(path);
-    } catch (e) {
-      throw new ConfigError(
-        cfg.source,
-        0,
-        `listeners.ssl.${key}`,
-        `cannot read ${path} (${(e as Error).message})`,
-      );
-    }
-  };
-  const tls: TlsOptions = {
-    key: await read(ssl.keyfile, "keyfile"),
-    cert: await read(ssl.certfile, "certfile"),
-    requestCert: ssl.verifyPeer,
-    rejectUnauthorized: ssl.verifyPeer && ssl.failIfNoPeerCert,
-  };
-  if (ssl.cacertfile !== null) tls.ca = await read(ssl.cacertfile, "cacertfile");
-  if (ssl.keyPassword !== null) tls.passphrase = ssl.keyPassword;
-  specs.push({ ...ssl.bind, tls });
-  return specs;
-}
-
-/** Runs the broker in the foreground; resolves with the exit code once it has stopped. */
+/** Runs the broker; resolves with the exit code once it has stopped. */
 export async function startCommand(args: string[], rt: Runtime, io: CliIo): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      conf: { type: "string" },
-      url: { type: "string" },
-      log_level: { type: "string", default: "warn" },
-      help: { type: "boolean", short: "h" },
-    },
-    strict: true,
-  });
-  if (values.help === true) {
+  const flags = parseStartFlags(args);
+  if (flags.help === true) {
     io.out(START_USAGE);
     return 0;
   }
-  const level = values.log_level ?? "warn";
-  if (!isLogLevel(level)) {
-    throw new ConfigError("command line", 0, "--log_level", `"${level}" is not a log level`);
+  const pidFile = pidFilePath(rt);
+  const running = await runningPid(rt, pidFile);
+  if (running !== null) {
+    io.err(`A broker is already running (pid ${running}, pid file ${pidFile}); stop it with "broker stop"\n`);
+    return 1;
   }
-  const log = createLogger(level, io.err);
-  const cfg = await _loadConfig(rt, values.conf, values.url);
-  for (const w of cfg.warnings) log.warn(w);
+  const st = await loadSettings(rt, flags);
+  const child = rt.env[DAEMON_CHILD] === "1";
+  if (st.loaded.config.system.daemon && !child) return await _daemonize(rt, io, args, st, pidFile);
+  return await _run(rt, io, flags, st, pidFile, child);
+}
+
+async function _daemonize(
+  rt: Runtime,
+  io: CliIo,
+  args: string[],
+  st: Settings,
+  pidFile: string,
+): Promise<number> {
+  const l = st.loaded.config.log;
+  const logFile = logSettings(st.loaded.config).file ?? `${l.dir.replace(/\/+$/, "")}/${l.file}`;
+  rt.removeFile(pidFile); // stale: runningPid() found no live process behind it
+  const args2 = ["start", ...args.filter((a) => a !== "-d" && a !== "--daemon")];
+  const pid = rt.spawnSelf(args2, logFile, { [DAEMON_CHILD]: "1" });
+  for (let waited = 0; waited < 15_000; waited += 50) {
+    if ((await runningPid(rt, pidFile)) === pid) {
+      io.err(`broker started in the background (pid ${pid}, log ${logFile}, pid file ${pidFile})\n`);
+      return 0;
+    }
+    if (!rt.isAlive(pid)) break;
+    await rt.sleep(50);
+  }
+  io.err(`The broker did not start in the background; its log is in ${logFile}\n`);
+  return 1;
+}
+
+/** The running broker's parts that a reload replaces. */
+interface Running {
+  rt: Runtime;
+  flags: StartFlags;
+  st: Settings;
+  broker: Broker;
+  log: BrokerLogger;
+  child: boolean;
+  pidFile: string;
+}
+
+async function _run(
+  rt: Runtime,
+  io: CliIo,
+  flags: StartFlags,
+  st: Settings,
+  pidFile: string,
+  child: boolean,
+) {
+  const log = createLogger(_logSettings(st, child), io.err, rt);
+  for (const n of st.notices) log.warn(n);
+  for (const w of st.loaded.warnings) log.warn(w);
+  const cfg = st.loaded.config;
   const broker = createBroker(brokerOptions(cfg.mqtt), { now: rt.now, log });
-  const listeners = await startListeners(rt, broker, await _listenerSpecs(rt, cfg), log);
+  broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
+  let listeners: Listeners;
+  try {
+    listeners = await startListeners(rt, broker, st.listeners, log);
+  } catch (e) {
+    log.fatal(`${(e as Error).message}; the broker did not start`);
+    if (!_logSettings(st, child).console) io.err(`${(e as Error).message}\n`);
+    log.close();
+    return 1;
+  }
+  await rt.writeTextFile(pidFile, `${rt.pid}\n`);
   const stopTick = rt.every(1000, () => broker.tick(rt.now()));
   const on = listeners.servers.map((s) => `${s.address.host}:${s.address.port}`).join(", ");
-  io.err(`broker ${rt.name} ${rt.version}: listening on ${on} (config: ${cfg.source})\n`);
+  io.err(
+    `broker ${rt.name} ${rt.version}: listening on ${on} (config: ${st.loaded.source}, pid ${rt.pid})\n`,
+  );
+  const state: Running = { rt, flags, st, broker, log, child, pidFile };
+  let reloading = Promise.resolve();
+  rt.onSignal("SIGHUP", () => {
+    reloading = reloading.then(() => _reload(state));
+  });
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
       stopTick();
-      broker.close();
       void listeners.close();
+      broker.close(); // MQTT 5 clients get DISCONNECT 0x8B
+      log.info("Stopped by a signal");
       // let the final DISCONNECTs go out before the process ends
-      setTimeout(() => resolve(0), 200);
+      setTimeout(() => {
+        rt.removeFile(pidFile);
+        rt.removeFile(reloadFilePath(pidFile));
+        log.close();
+        resolve(0);
+      }, 200);
     };
     rt.onSignal("SIGINT", stop);
     rt.onSignal("SIGTERM", stop);
   });
+}
+
+function _logSettings(st: Settings, child: boolean): LogSettings {
+  const s = logSettings(st.loaded.config);
+  // a daemon's console output already goes to its log file
+  return child && s.file !== null ? { ...s, console: false } : s;
+}
+
+/** Re-reads the configuration and applies what can change without dropping connections. */
+async function _reload(r: Running): Promise<void> {
+  const req = await readReload(r.rt, r.pidFile);
+  const pending = req !== null && req.done !== true ? req : null;
+  const conf = pending?.conf ?? r.st.conf;
+  let error: string | undefined;
+  try {
+    const st = await loadSettings(r.rt, r.flags, conf);
+    r.broker.configure(brokerOptions(st.loaded.config.mqtt));
+    r.broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
+    r.log.configure(_logSettings(st, r.child));
+    for (const w of st.loaded.warnings) r.log.warn(w);
+    if (_addresses(st) !== _addresses(r.st)) r.log.warn("Listener changes take effect at the next restart");
+    r.st = st;
+    r.log.info(`Configuration reloaded from ${st.loaded.source}`);
+  } catch (e) {
+    error = (e as Error).message;
+    r.log.error(`Reload failed, the running configuration stays: ${error}`);
+  }
+  if (pending !== null) {
+    const answer = {
+      id: pending.id,
+      done: true,
+      ok: error === undefined,
+      ...(error === undefined ? {} : { error }),
+    };
+    await r.rt.writeTextFile(reloadFilePath(r.pidFile), JSON.stringify(answer));
+  }
+}
+
+function _addresses(st: Settings): string {
+  return st.listeners.map((l) => `${l.tls === undefined ? "tcp" : "tls"}://${l.host}:${l.port}`).join(",");
 }

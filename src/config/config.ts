@@ -1,4 +1,26 @@
-/** The typed configuration, with NanoMQ's key names mapped to ours and NanoMQ's defaults. */
+/**
+ * The typed configuration: NanoMQ's sections and key names with NanoMQ's defaults. The type is
+ * inferred from the schema that validates it, so the two cannot drift apart.
+ */
+import { aclRuleSpec, bridgesSpec, httpAuthSpec } from "./config_sections.ts";
+import {
+  bool,
+  duration,
+  type Infer,
+  int,
+  list,
+  notice,
+  num,
+  obj,
+  objWithNamed,
+  oneOf,
+  optStr,
+  section,
+  size,
+  type Spec,
+  str,
+  strMap,
+} from "./schema.ts";
 
 /** A host and port to listen on. */
 export interface BindAddress {
@@ -6,66 +28,194 @@ export interface BindAddress {
   port: number;
 }
 
-/** `listeners.ssl { }`: a TLS listener. */
-export interface TlsListenerConfig {
-  bind: BindAddress;
-  /** PEM files; `cacertfile` verifies client certificates. */
-  keyfile: string;
-  certfile: string;
-  cacertfile: string | null;
-  /** `key_password`: passphrase of an encrypted key. */
-  keyPassword: string | null;
-  /** `verify_peer`: ask clients for a certificate (default false). */
-  verifyPeer: boolean;
-  /** `fail_if_no_peer_cert`: with verify_peer, refuse clients without a valid one (default false). */
-  failIfNoPeerCert: boolean;
+/** Parses "host:port" (`listeners.tcp.bind`); null when it is not one. */
+export function parseBind(s: string): BindAddress | null {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(s.trim());
+  const port = m === null ? NaN : Number(m[2]);
+  if (m === null || !(port >= 0 && port <= 65535)) return null;
+  return { host: m[1] === "" ? "0.0.0.0" : m[1]!, port };
 }
 
-/** The `mqtt { }` section. */
-export interface MqttConfig {
-  /** `property_size`: most user properties accepted per packet (default 32). */
-  propertySize: number;
-  /** `max_packet_size` in bytes (default 10 MB). */
-  maxPacketSize: number;
-  /** `max_mqueue_len`: bound of each session's queue (default 2048). */
-  maxMqueueLen: number;
-  /** `retry_interval` in ms (default 10 s); MQTT 3.1.1 and 5 resend only on reconnect, so it is not used. */
-  retryInterval: number;
-  /** `keepalive_multiplier` (default 1.5). */
-  keepaliveMultiplier: number;
-  /** `max_inflight_window` (default 2048). */
-  maxInflightWindow: number;
-  /** `max_keepalive` in seconds (default 65535), as Mosquitto's option of that name. */
-  maxKeepalive: number;
-  /** `max_topic_alias` offered to MQTT 5 clients (default 64). */
-  maxTopicAlias: number;
+/** `host:port`, as `listeners.tcp.bind`. */
+export function bind(def: string): Spec<BindAddress> {
+  return {
+    default: parseBind(def)!,
+    parse(v, path, cx) {
+      return parseBind(String(v)) ??
+        cx.fail(path, `"${v}" is not host:port; write for example "0.0.0.0:1883"`);
+    },
+  };
 }
 
-/** Everything the broker reads from its configuration file. */
-export interface Config {
-  /** The file it came from, "(defaults)" when none. */
-  source: string;
-  listeners: { tcp: BindAddress; ssl: TlsListenerConfig | null };
-  mqtt: MqttConfig;
-  /** Problems that do not stop the broker (unsupported sections, unknown keys). */
-  warnings: string[];
+/** A WebSocket listener's address: `host:port/path`. */
+export interface WsBindAddress extends BindAddress {
+  path: string;
 }
+
+/** `host:port/path`, as `listeners.ws.bind`. */
+export function wsBind(def: string): Spec<WsBindAddress> {
+  const p = (s: string): WsBindAddress | null => {
+    const m = /^(.*?)(\/.*)?$/.exec(s.trim())!;
+    const b = parseBind(m[1]!);
+    return b === null ? null : { ...b, path: m[2] ?? "/mqtt" };
+  };
+  return {
+    default: p(def)!,
+    parse(v, path, cx) {
+      return p(String(v)) ??
+        cx.fail(path, `"${v}" is not host:port/path; write for example "0.0.0.0:8083/mqtt"`);
+    },
+  };
+}
+
+const IGNORED_THREADS = "has no effect: this broker runs one event loop and sizes nothing by threads";
+
+const systemSpec = obj({
+  daemon: bool(false),
+  num_taskq_thread: notice(int(0, 0, 255), IGNORED_THREADS),
+  max_taskq_thread: notice(int(0, 0, 255), IGNORED_THREADS),
+  parallel: notice(int(0, 0, 1_000_000), IGNORED_THREADS),
+  enable_ipc_internal: notice(bool(true), "has no effect: `broker reload` uses a signal, not IPC"),
+  hook_ipc_url: notice(str("ipc:///tmp/nanomq_hook.ipc"), "has no effect: webhooks are not supported"),
+  cmd_ipc_url: notice(
+    str("ipc:///tmp/nanomq_cmd.ipc"),
+    "has no effect: `broker reload` uses a signal, not IPC",
+  ),
+});
+
+const mqttSpec = obj({
+  property_size: notice(int(32, 1, 65535), "is not enforced yet"),
+  max_packet_size: size(10 * 1024 * 1024, 1, 260 * 1024 * 1024),
+  max_mqueue_len: int(2048, 1, 10_000_000),
+  retry_interval: notice(
+    duration(10_000, 0, 86_400_000),
+    "has no effect: MQTT 3.1.1 and 5 resend unacknowledged messages only on reconnect",
+  ),
+  keepalive_multiplier: num(1.5, 1, 100),
+  max_inflight_window: int(2048, 1, 65535),
+  max_keepalive: int(65535, 1, 65535),
+  max_topic_alias: int(64, 0, 65535),
+  max_awaiting_rel: notice(duration(10_000, 0, 86_400_000), "is not supported (NanoMQ ignores it too)"),
+  await_rel_timeout: notice(duration(10_000, 0, 86_400_000), "is not supported (NanoMQ ignores it too)"),
+});
+
+const tcpFields = { bind: bind("0.0.0.0:1883"), enable: bool(true) };
+
+const sslFields = {
+  bind: bind("0.0.0.0:8883"),
+  enable: bool(true),
+  keyfile: optStr(),
+  certfile: optStr(),
+  cacertfile: optStr(),
+  key_password: optStr(),
+  verify_peer: bool(false),
+  fail_if_no_peer_cert: bool(false),
+};
+
+const WS_LATER = "is parsed; WebSocket listeners are not implemented yet (issue #5), so it is not opened";
+const wsFields = { bind: wsBind("0.0.0.0:8083/mqtt"), enable: bool(true) };
+const wssFields = {
+  bind: wsBind("0.0.0.0:8086/mqtt"),
+  enable: bool(true),
+  keyfile: optStr(),
+  certfile: optStr(),
+  cacertfile: optStr(),
+  key_password: optStr(),
+};
+
+const listenersSpec = obj({
+  tcp: objWithNamed(tcpFields, obj(tcpFields)),
+  ssl: section(objWithNamed(sslFields, obj(sslFields))),
+  ws: section(notice(objWithNamed(wsFields, obj(wsFields)), WS_LATER)),
+  wss: section(notice(objWithNamed(wssFields, obj(wssFields)), WS_LATER)),
+});
+
+const httpServerSpec = obj({
+  enable: bool(true),
+  port: int(8081, 1, 65535),
+  ip_addr: str("0.0.0.0"),
+  limit_conn: int(32, 1, 100_000),
+  username: str("admin"),
+  password: str("public"),
+  auth_type: oneOf("basic", ["basic", "jwt", "no_auth"]),
+  jwt: obj({ public: obj({ keyfile: optStr() }), private: obj({ keyfile: optStr() }) }),
+});
+
+/** NanoMQ's log levels, least severe first. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const logSpec = obj({
+  to: list(oneOf("console", ["console", "file", "syslog", "uds"]), ["console"]),
+  level: oneOf<LogLevel>("warn", LOG_LEVELS),
+  dir: str("/tmp"),
+  file: str("nanomq.log"),
+  rotation: obj({ size: size(10 * 1024 * 1024, 1024, 1024 ** 3), count: int(5, 1, 1000) }),
+  uds_addr: notice(optStr(), "has no effect: logging to a Unix socket is not supported"),
+});
+
+const authSpec = obj({
+  allow_anonymous: bool(true),
+  no_match: oneOf("allow", ["allow", "deny"]),
+  deny_action: oneOf("ignore", ["ignore", "disconnect"]),
+  cache: notice(
+    obj({ max_size: int(32, 0, 1_000_000), ttl: duration(60_000, 0, 86_400_000) }),
+    "has no effect: ACL rules are evaluated in memory and need no cache",
+  ),
+  password: strMap(),
+  acl: obj({ rules: list(aclRuleSpec) }),
+  acl_file: optStr(),
+  http_auth: section(
+    notice(httpAuthSpec, "is parsed; HTTP authentication is not implemented yet, so it is not used"),
+  ),
+});
+
+const sqliteSpec = obj({
+  enable: bool(true),
+  disk_cache_size: int(102_400, 1, 1_000_000_000),
+  mounted_file_path: str(""),
+  flush_mem_threshold: int(100, 1, 1_000_000),
+  resend_interval: int(5000, 0, 86_400_000),
+});
+
+const UNSUPPORTED_SECTION: Spec<null> = {
+  default: null,
+  parse: () => null,
+  notice: "is not supported by this broker; the section is ignored",
+};
+
+/** The whole configuration file. */
+export const CONFIG_SPEC = obj({
+  system: systemSpec,
+  mqtt: mqttSpec,
+  listeners: listenersSpec,
+  http_server: section(
+    notice(httpServerSpec, "is parsed; the HTTP API is not implemented yet, so it is not started"),
+  ),
+  log: logSpec,
+  auth: authSpec,
+  sqlite: section(
+    notice(sqliteSpec, "is parsed; persistence is not implemented yet (issue #7), so nothing is stored"),
+  ),
+  bridges: bridgesSpec,
+  webhook: UNSUPPORTED_SECTION,
+  rules: UNSUPPORTED_SECTION,
+  exchange_client: UNSUPPORTED_SECTION,
+  parquet: UNSUPPORTED_SECTION,
+  blf: UNSUPPORTED_SECTION,
+  plugin: UNSUPPORTED_SECTION,
+  gateway: UNSUPPORTED_SECTION,
+});
+
+/** Everything the broker reads from its configuration. */
+export type Config = Infer<typeof CONFIG_SPEC>;
+/** `listeners.ssl` and its named siblings. */
+export type TlsListenerConfig = Omit<NonNullable<Config["listeners"]["ssl"]>, "named">;
+/** `auth.acl.rules[i]`. */
+export type AclRuleConfig = Infer<typeof aclRuleSpec>;
 
 /** The configuration when no file is given. */
 export function defaultConfig(): Config {
-  return {
-    source: "(defaults)",
-    listeners: { tcp: { host: "0.0.0.0", port: 1883 }, ssl: null },
-    mqtt: {
-      propertySize: 32,
-      maxPacketSize: 10 * 1024 * 1024,
-      maxMqueueLen: 2048,
-      retryInterval: 10_000,
-      keepaliveMultiplier: 1.5,
-      maxInflightWindow: 2048,
-      maxKeepalive: 65535,
-      maxTopicAlias: 64,
-    },
-    warnings: [],
-  };
+  return CONFIG_SPEC.default;
 }

@@ -2,6 +2,7 @@
  * The Runtime on node:net and node:fs: one code path for Bun, Node.js and Deno (measured as fast as
  * Bun.listen under Bun; see README).
  */
+import { createOsServices } from "./os_services.ts";
 import { readFile } from "node:fs/promises";
 import net from "node:net";
 import tls from "node:tls";
@@ -66,6 +67,7 @@ function _runtimeName(): [string, string] {
 export function createNodeRuntime(): Runtime {
   const [name, version] = _runtimeName();
   return {
+    ...createOsServices(),
     name,
     version,
     listenTcp(host, port, onConnection) {

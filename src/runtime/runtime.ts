@@ -1,5 +1,6 @@
 /** What the rest of the program may ask of the operating system. Only src/runtime/ implements it. */
 import type { Connection } from "../transport/connection.ts";
+import type { OsServices } from "./os_services.ts";
 
 /** A listening socket. */
 export interface ServerHandle {
@@ -23,7 +24,7 @@ export interface TlsOptions {
 }
 
 /** Operating-system services. */
-export interface Runtime {
+export interface Runtime extends OsServices {
   /** "bun", "node" or "deno", and its version. */
   readonly name: string;
   readonly version: string;

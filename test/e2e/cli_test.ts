@@ -10,7 +10,10 @@ import { freePort, waitFor } from "../helpers/live_broker.ts";
 import { run } from "../helpers/run.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "broker-cli-"));
-const broker = (args: string[]) => run(process.execPath, ["src/main.ts", ...args]);
+let brokers = 0;
+/** Each broker started here gets its own pid file, so that they do not refuse each other. */
+const broker = (args: string[], pidFile = join(dir, `b${brokers++}.pid`)) =>
+  run(process.execPath, ["src/main.ts", ...args], 15_000, { NANOMQ_PID_FILE: pidFile });
 
 function conf(name: string, text: string): string {
   const p = join(dir, name);
@@ -76,8 +79,9 @@ describe("broker command line", () => {
 
   test("an unknown flag is an error that names it", async () => {
     const r = await broker(["start", "--bogus"]).done;
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /--bogus/);
+    assert.match(r.stderr, /Usage: broker start/);
   });
 
   test("a port in use stops start with an error naming the listener", async () => {

@@ -1,5 +1,6 @@
 /** Runs an external program and collects its output. */
 import { spawn } from "node:child_process";
+import process from "node:process";
 
 /** What a finished program left behind. */
 export interface RunResult {
@@ -9,12 +10,22 @@ export interface RunResult {
 }
 
 /** Starts `cmd`; `done` resolves when it exits (it is killed after `ms`, a hang guard). */
-export function run(cmd: string, args: string[], ms = 15_000): { done: Promise<RunResult>; kill(): void } {
-  const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+export function run(
+  cmd: string,
+  args: string[],
+  ms = 15_000,
+  env: Record<string, string> = {},
+  input?: string,
+): { done: Promise<RunResult>; kill(): void; pid: number } {
+  const p = spawn(cmd, args, {
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  if (input !== undefined) p.stdin!.end(input);
   let stdout = "";
   let stderr = "";
-  p.stdout.on("data", (d) => (stdout += d));
-  p.stderr.on("data", (d) => (stderr += d));
+  p.stdout!.on("data", (d) => (stdout += d));
+  p.stderr!.on("data", (d) => (stderr += d));
   const timer = setTimeout(() => p.kill("SIGKILL"), ms);
   const done = new Promise<RunResult>((resolve, reject) => {
     p.on(
@@ -26,5 +37,5 @@ export function run(cmd: string, args: string[], ms = 15_000): { done: Promise<R
       resolve({ code, stdout, stderr });
     });
   });
-  return { done, kill: () => p.kill("SIGTERM") };
+  return { done, kill: () => p.kill("SIGTERM"), pid: p.pid ?? 0 };
 }

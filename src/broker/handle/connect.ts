@@ -7,7 +7,7 @@ import { encodeMessageProps } from "../../protocol/properties.ts";
 import { MqttError, RC, toV3ConnackCode } from "../../protocol/reason_code.ts";
 import { isValidTopicName } from "../../protocol/topic.ts";
 import { isCleanString, isValidUtf8 } from "../../protocol/utf8.ts";
-import { type Client, ClientState, sendCtrl } from "../client.ts";
+import { type Client, ClientState, ipOf, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { NEVER_EXPIRES } from "../session.ts";
 import { detachClient, disconnectClient, openSession } from "../sessions.ts";
@@ -48,6 +48,46 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
   }
   const keepalive = _keepalive(ctx, c, p.keepalive ?? 0);
   if (keepalive < 0) return;
+  const auth = ctx.auth;
+  if (auth === null) return _accept(ctx, c, p, clientId, assigned, keepalive);
+  const who = (c.identity = { clientId, username: p.username, ip: ipOf(c.sink.remoteAddress) });
+  const verdict = auth.authenticate(who, p.password);
+  if (typeof verdict === "number") return _authenticated(ctx, c, p, verdict, [clientId, assigned, keepalive]);
+  // the answer comes later: read nothing more from this connection until then
+  if (c.holds++ === 0) c.sink.hold();
+  void verdict.catch(() => RC.UNSPECIFIED_ERROR).then((code) => {
+    if (c.state !== ClientState.New) return; // closed meanwhile
+    _authenticated(ctx, c, p, code, [clientId, assigned, keepalive]);
+    if (--c.holds === 0 && (c.state as ClientState) !== ClientState.Closed) c.sink.release();
+  });
+}
+
+function _authenticated(
+  ctx: BrokerContext,
+  c: Client,
+  p: ConnectIn,
+  code: number,
+  [clientId, assigned, keepalive]: [string, string | undefined, number],
+): void {
+  if (code === 0) return _accept(ctx, c, p, clientId, assigned, keepalive);
+  ctx.metrics.authFailures++;
+  const user = p.username === undefined ? "no user name" : `user "${p.username}"`;
+  const why = code === RC.NOT_AUTHORIZED ? "not authorized" : "bad user name or password";
+  ctx.deps.log.warn(`Authentication failed from ${c.sink.remoteAddress} (${user}): ${why}`, clientId);
+  refuseConnect(ctx, c, code, why === "not authorized" ? "Not authorized" : "Bad user name or password");
+}
+
+/** The CONNECT is valid and authenticated: open the session and answer. */
+function _accept(
+  ctx: BrokerContext,
+  c: Client,
+  p: ConnectIn,
+  clientId: string,
+  assigned: string | undefined,
+  keepalive: number,
+): void {
+  const v = c.version;
+  const props = p.properties ?? {};
   const cleanStart = p.clean ?? true;
   const expiry = v === 5 ? props.sessionExpiryInterval ?? 0 : cleanStart ? 0 : NEVER_EXPIRES;
   c.state = ClientState.Connected;
@@ -58,7 +98,12 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
   c.keepaliveMs = keepalive * 1000;
   c.deadline = ctx.deps.now() + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
   sendCtrl(c, _connack(ctx, c, present, assigned, keepalive !== (p.keepalive ?? 0) ? keepalive : -1));
-  ctx.deps.log.debug(`Client ${clientId} connected (MQTT level ${v}, session present ${present})`);
+  ctx.deps.log.info(
+    `Connected from ${c.sink.remoteAddress} (MQTT level ${v}, ${
+      p.username === undefined ? "no user name" : `user "${p.username}"`
+    }, keep alive ${keepalive} s, session present ${present})`,
+    clientId,
+  );
 }
 
 /** Answers CONNACK with a failure code and closes [MQTT-3.2.2-6]. */
@@ -71,6 +116,7 @@ export function refuseConnect(ctx: BrokerContext, c: Client, code: number, reaso
   };
   if (c.version === 5) p.properties = { reasonString: reason };
   if (c.version === 0) c.version = 4;
+  c.closeReason = `refused: ${reason}`;
   ctx.deps.log.info(`Refused a connection from ${c.sink.remoteAddress}: ${reason}`);
   sendCtrl(c, p);
   detachClient(ctx, c);

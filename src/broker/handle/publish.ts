@@ -6,6 +6,8 @@ import { ackItem, type Client, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { createMessage } from "../message.ts";
 import { publishMessage } from "../router.ts";
+import { mayPublish } from "../access.ts";
+import { disconnectClient } from "../sessions.ts";
 
 const PUBACK = 4;
 const PUBREC = 5;
@@ -29,6 +31,7 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
       );
     }
   }
+  if (ctx.auth !== null && !mayPublish(ctx, c, topic)) return _denied(ctx, c, p);
   if (p.payloadFormat === 1 && !isValidUtf8(p.payload)) {
     if (qos === 0) {
       throw new MqttError(RC.PAYLOAD_FORMAT_INVALID, "Payload is not UTF-8 as its format indicator says");
@@ -53,6 +56,21 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
     c,
     ackItem(qos === 1 ? PUBACK : PUBREC, p.messageId, v5 && n === 0 ? RC.NO_MATCHING_SUBSCRIBERS : 0),
   );
+}
+
+/**
+ * The ACL denied the publish: MQTT 5 learns it from the acknowledgement (0x87); MQTT 3 has no way
+ * to be told, so its message is acknowledged and dropped. `deny_action = disconnect` closes instead.
+ */
+function _denied(ctx: BrokerContext, c: Client, p: PublishPacket): void {
+  if (ctx.auth!.denyAction === "disconnect") {
+    disconnectClient(ctx, c, RC.NOT_AUTHORIZED, `Not authorized to publish to this topic`);
+    return;
+  }
+  if (p.qos === 0) return;
+  const v5 = c.version === 5;
+  if (p.qos === 2 && !v5) c.session!.rxQos2.add(p.messageId); // its PUBREL completes the flow
+  sendCtrl(c, ackItem(p.qos === 1 ? PUBACK : PUBREC, p.messageId, v5 ? RC.NOT_AUTHORIZED : 0));
 }
 
 /** Applies and records Topic Aliases [MQTT-3.3.2-7] .. [MQTT-3.3.2-12]. */

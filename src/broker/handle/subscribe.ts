@@ -6,7 +6,9 @@ import { isCleanString } from "../../protocol/utf8.ts";
 import { type Client, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { deliver } from "../router.ts";
-import type { Session, Subscription } from "../session.ts";
+import { maySubscribe } from "../access.ts";
+import { disconnectClient } from "../sessions.ts";
+import type { Subscription } from "../session.ts";
 
 type Raw = { raw?: Buffer };
 type SubscriptionIn = ISubscribePacket["subscriptions"][number];
@@ -23,8 +25,13 @@ export function handleSubscribe(ctx: BrokerContext, c: Client, p: ISubscribePack
     if (!isCleanString(req.topic, raw)) {
       throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
     }
-    const sub = _subscribeOne(ctx, s, req, subId, v5);
-    if (typeof sub === "number") granted.push(sub);
+    const sub = _subscribeOne(ctx, c, req, subId, v5);
+    if (sub === DENIED && ctx.auth!.denyAction === "disconnect") {
+      disconnectClient(ctx, c, RC.NOT_AUTHORIZED, `Not authorized to subscribe to ${req.topic}`);
+      return;
+    }
+    if (sub === DENIED) granted.push(v5 ? RC.NOT_AUTHORIZED : 0x80);
+    else if (typeof sub === "number") granted.push(sub);
     else {
       granted.push(sub[0].qos);
       added.push(sub);
@@ -54,10 +61,13 @@ function _subscriptionId(p: ISubscribePacket): number {
   return id;
 }
 
-/** Returns the failure reason code, or the subscription and whether it is new. */
+/** {@link _subscribeOne}'s answer when the ACL refuses the filter. */
+const DENIED = -1;
+
+/** Returns the failure reason code (or DENIED), or the subscription and whether it is new. */
 function _subscribeOne(
   ctx: BrokerContext,
-  s: Session,
+  c: Client,
   req: SubscriptionIn,
   subId: number,
   v5: boolean,
@@ -70,6 +80,8 @@ function _subscribeOne(
   }
   const filter = shared === undefined ? req.topic : shared.filter;
   if (!isValidTopicFilter(filter)) return fail;
+  if (ctx.auth !== null && !maySubscribe(ctx, c, filter)) return DENIED;
+  const s = c.session!;
   const old = s.subs.get(req.topic);
   if (old !== undefined) ctx.tree.remove(old); // an identical filter replaces the subscription [MQTT-3.8.4-3]
   const sub: Subscription = old ?? {

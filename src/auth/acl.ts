@@ -1,0 +1,144 @@
+/**
+ * Access control rules from either format (hmq lines, NanoMQ `rules = [...]`), normalised and
+ * evaluated the same way: top-down, the first rule whose subject, action and topic all match
+ * decides; no match falls through to `auth.no_match`.
+ *
+ * Topics: a publish matches a rule when the rule's filter matches the topic. A subscription is
+ * allowed by a rule only when the rule covers every topic the filter can match, and denied by a
+ * rule as soon as the two overlap, so `#` cannot slip past `deny ... secret/#`.
+ */
+
+/** Who is asking. */
+export interface Identity {
+  clientId: string;
+  username: string | undefined;
+  /** Remote IP address, without port. */
+  ip: string;
+}
+
+/** A subject test; several in one rule must all hold (`and`), or any of a list (`or`). */
+export type Subject =
+  | { kind: "clientid" | "username"; value: string }
+  | { kind: "ip"; value: string }
+  | { kind: "and" | "or"; of: Subject[] };
+
+/** One normalised rule. */
+export interface AclRule {
+  allow: boolean;
+  publish: boolean;
+  subscribe: boolean;
+  /** All must match; empty = everyone. */
+  subjects: Subject[];
+  /** Filters, split into levels, with `%c`/`%u`/`${clientid}`/`${username}` left in; empty = all. */
+  topics: string[][];
+  /** "acl.conf:5" or "auth.acl.rules.0", for logs. */
+  source: string;
+}
+
+/** Publish or subscribe. */
+export type AclAction = "publish" | "subscribe";
+
+/** The first rule that matches, or null. */
+export function findRule(
+  rules: readonly AclRule[],
+  who: Identity,
+  action: AclAction,
+  topic: string,
+): AclRule | null {
+  const levels = topic.split("/");
+  for (const r of rules) {
+    if (action === "publish" ? !r.publish : !r.subscribe) continue;
+    if (!r.subjects.every((s) => _subject(s, who))) continue;
+    if (r.topics.length === 0) return r;
+    for (const t of r.topics) {
+      const f = _substitute(t, who);
+      if (f === null) continue;
+      const hit = action === "publish"
+        ? _overlaps(f, levels)
+        : r.allow
+        ? _covers(f, levels)
+        : _overlaps(f, levels);
+      if (hit) return r;
+    }
+  }
+  return null;
+}
+
+function _subject(s: Subject, who: Identity): boolean {
+  switch (s.kind) {
+    case "clientid":
+      return s.value === "*" || s.value === "#" || s.value === who.clientId;
+    case "username":
+      return s.value === "*" || s.value === "#" || s.value === who.username;
+    case "ip":
+      return ipMatches(s.value, who.ip);
+    case "and":
+      return s.of.every((x) => _subject(x, who));
+    case "or":
+      return s.of.some((x) => _subject(x, who));
+  }
+}
+
+/** `rule` is an address, `*`, or an IPv4 CIDR block such as 192.168.1.0/24. */
+export function ipMatches(rule: string, ip: string): boolean {
+  if (rule === "*" || rule === ip) return true;
+  const m = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(rule);
+  const a = m === null ? null : _ipv4(m[1]!);
+  const b = _ipv4(ip);
+  if (a === null || b === null) return false;
+  const bits = Number(m![2]);
+  if (bits > 32) return false;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return ((a & mask) >>> 0) === ((b & mask) >>> 0);
+}
+
+function _ipv4(s: string): number | null {
+  const p = s.split(".").map(Number);
+  if (p.length !== 4 || p.some((x) => !(x >= 0 && x <= 255))) return null;
+  return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
+}
+
+const PLACEHOLDER = /%c|%u|\$\{clientid\}|\$\{username\}/g;
+
+/** The rule filter for `who`; null when a placeholder cannot be filled safely. */
+function _substitute(levels: string[], who: Identity): string[] | null {
+  let out: string[] | null = null;
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i]!;
+    if (!l.includes("%") && !l.includes("${")) continue;
+    let bad = false;
+    const v = l.replace(PLACEHOLDER, (ph) => {
+      const s = ph === "%c" || ph === "${clientid}" ? who.clientId : who.username;
+      // a name with a wildcard or a level separator would widen the rule
+      if (s === undefined || s === "" || /[+#/]/.test(s)) bad = true;
+      return s ?? "";
+    });
+    if (bad) return null;
+    (out ??= [...levels])[i] = v;
+  }
+  return out ?? levels;
+}
+
+/** Some topic matches both `a` and `b` (for a concrete topic: the filter matches it). */
+function _overlaps(a: string[], b: string[]): boolean {
+  for (let i = 0;; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === "#" || y === "#") return true;
+    if (x === undefined || y === undefined) return x === y;
+    if (x !== "+" && y !== "+" && x !== y) return false;
+  }
+}
+
+/** Every topic `f` matches is matched by `rule`. */
+function _covers(rule: string[], f: string[]): boolean {
+  for (let i = 0;; i++) {
+    const r = rule[i];
+    const x = f[i];
+    if (r === "#") return true;
+    if (r === undefined || x === undefined) return r === x;
+    if (x === "#") return false;
+    if (r === "+") continue;
+    if (x === "+" || r !== x) return false;
+  }
+}

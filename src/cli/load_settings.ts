@@ -1,0 +1,110 @@
+/**
+ * Everything `start`, `check` and a reload derive from the configuration: the validated Config,
+ * the auth settings with the ACL file read, and the listeners with their certificate files read.
+ * Any file that cannot be read is a ConfigError naming the key and the path.
+ */
+import { nanomqAclRules, parseHmqAcl } from "../auth/acl_rules.ts";
+import type { AuthSettings } from "../auth/create_auth.ts";
+import type { BrokerOptions } from "../broker/context.ts";
+import type { Config, TlsListenerConfig } from "../config/config.ts";
+import { ConfigError } from "../config/config_error.ts";
+import { loadConfig, type LoadedConfig } from "../config/load_config.ts";
+import type { Runtime, TlsOptions } from "../runtime/runtime.ts";
+import type { ListenerSpec } from "../transport/listeners.ts";
+import { flagEdits, type StartFlags } from "./start_flags.ts";
+
+/** NanoMQ's default configuration path, used when present and nothing else is named. */
+export const DEFAULT_CONF = "/etc/nanomq.conf";
+
+/** What the broker runs with. */
+export interface Settings {
+  loaded: LoadedConfig;
+  /** The configuration file, null for the built-in defaults. */
+  conf: string | null;
+  auth: AuthSettings;
+  listeners: ListenerSpec[];
+  /** One-line notices about flags without effect. */
+  notices: string[];
+}
+
+/** The configuration file to use: --conf, else $NANOMQ_CONF_PATH, else /etc/nanomq.conf if present. */
+export function confPath(rt: Runtime, flags: StartFlags): string | null {
+  return flags.conf ?? rt.env.NANOMQ_CONF_PATH ?? (rt.fileExists(DEFAULT_CONF) ? DEFAULT_CONF : null);
+}
+
+/** Loads and checks everything; throws ConfigError. */
+export async function loadSettings(
+  rt: Runtime,
+  flags: StartFlags,
+  conf = confPath(rt, flags),
+): Promise<Settings> {
+  const { edits, notices } = flagEdits(flags);
+  const loaded = await loadConfig({ file: conf, read: rt.readTextFile, env: rt.env, edits });
+  const cfg = loaded.config;
+  return {
+    loaded,
+    conf,
+    auth: await _auth(rt, cfg, loaded.source),
+    listeners: await _listeners(rt, cfg, loaded.source),
+    notices,
+  };
+}
+
+/** Maps the `mqtt { }` section onto broker options. */
+export function brokerOptions(m: Config["mqtt"]): BrokerOptions {
+  return {
+    maxPacketSize: m.max_packet_size,
+    maxQueueLen: m.max_mqueue_len,
+    maxInflight: m.max_inflight_window,
+    keepaliveMultiplier: m.keepalive_multiplier,
+    maxKeepalive: m.max_keepalive,
+    topicAliasMaximum: m.max_topic_alias,
+  };
+}
+
+async function _auth(rt: Runtime, cfg: Config, source: string): Promise<AuthSettings> {
+  const a = cfg.auth;
+  const rules = a.acl_file === null
+    ? []
+    : parseHmqAcl(await _read(rt, a.acl_file, source, "auth.acl_file"), a.acl_file);
+  return {
+    allowAnonymous: a.allow_anonymous,
+    passwords: a.password,
+    rules: [...rules, ...nanomqAclRules(a.acl.rules)],
+    noMatch: a.no_match,
+    denyAction: a.deny_action,
+  };
+}
+
+async function _read(rt: Runtime, path: string, source: string, key: string): Promise<string> {
+  try {
+    return await rt.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError(source, 0, key, `cannot read "${path}" (${(e as Error).message}); check the path`);
+  }
+}
+
+async function _listeners(rt: Runtime, cfg: Config, source: string): Promise<ListenerSpec[]> {
+  const specs: ListenerSpec[] = [];
+  const tcp = cfg.listeners.tcp;
+  for (const l of [tcp, ...Object.values(tcp.named)]) if (l.enable) specs.push({ ...l.bind });
+  const ssl = cfg.listeners.ssl;
+  if (ssl === null) return specs;
+  const all: [string, TlsListenerConfig][] = [
+    ["listeners.ssl", ssl],
+    ...Object.entries(ssl.named).map(([n, l]): [string, TlsListenerConfig] => [`listeners.ssl.${n}`, l]),
+  ];
+  for (const [path, l] of all) {
+    if (!l.enable) continue;
+    const tls: TlsOptions = {
+      key: await _read(rt, l.keyfile!, source, `${path}.keyfile`),
+      cert: await _read(rt, l.certfile!, source, `${path}.certfile`),
+      requestCert: l.verify_peer,
+      rejectUnauthorized: l.verify_peer && l.fail_if_no_peer_cert,
+    };
+    if (l.cacertfile !== null) tls.ca = await _read(rt, l.cacertfile, source, `${path}.cacertfile`);
+    if (l.key_password !== null) tls.passphrase = l.key_password;
+    specs.push({ ...l.bind, tls });
+  }
+  return specs;
+}

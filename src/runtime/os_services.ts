@@ -1,0 +1,161 @@
+/** Files, processes and the environment, for the cli: the same code under Bun, Node.js and Deno. */
+import { spawn } from "node:child_process";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import process from "node:process";
+
+/** A file opened for appending log lines. */
+export interface AppendFile {
+  /** Writes synchronously: a line logged before a crash is on disk. */
+  write(s: string): void;
+  /** Bytes in the file. */
+  readonly size: number;
+  close(): void;
+}
+
+/** What the cli asks of the operating system besides sockets. */
+export interface OsServices {
+  readonly env: Record<string, string | undefined>;
+  readonly pid: number;
+  /** Writes the whole file, creating its directory. */
+  writeTextFile(path: string, text: string): Promise<void>;
+  /** Appends, creating the file and its directory. */
+  appendTextFile(path: string, text: string): void;
+  openAppend(path: string): AppendFile;
+  renameFile(from: string, to: string): void;
+  /** Removes a file; no error when it is absent. */
+  removeFile(path: string): void;
+  fileExists(path: string): boolean;
+  /** True when a process with this pid exists. */
+  isAlive(pid: number): boolean;
+  /** Sends a signal; false when there is no such process. */
+  kill(pid: number, signal: "SIGTERM" | "SIGKILL" | "SIGHUP"): boolean;
+  /** Starts this program again in the background with `args` and extra `env`, output appended to `logFile`; returns its pid. */
+  spawnSelf(args: string[], logFile: string, env: Record<string, string>): number;
+  sleep(ms: number): Promise<void>;
+  /** Reads a password: asked twice without echo on a terminal, else the first line of stdin. */
+  readSecret(): Promise<string>;
+}
+
+/** The program and script this process runs, to start it again. */
+function _self(): string[] {
+  const script = process.argv[1];
+  // a compiled Bun binary reports its embedded entry point, which is not a file to pass
+  if (script === undefined || script.startsWith("/$bunfs/") || script.startsWith("B:/~BUN/")) return [];
+  return [script];
+}
+
+/** The node:fs / node:child_process implementation. */
+export function createOsServices(): OsServices {
+  return {
+    env: process.env,
+    pid: process.pid,
+    async writeTextFile(path, text) {
+      mkdirSync(dirname(path), { recursive: true });
+      await writeFile(path, text);
+    },
+    appendTextFile(path, text) {
+      mkdirSync(dirname(path), { recursive: true });
+      appendFileSync(path, text);
+    },
+    openAppend(path) {
+      mkdirSync(dirname(path), { recursive: true });
+      const fd = openSync(path, "a");
+      let size = fstatSync(fd).size;
+      return {
+        write(s) {
+          size += writeSync(fd, s);
+        },
+        get size() {
+          return size;
+        },
+        close: () => closeSync(fd),
+      };
+    },
+    renameFile: (from, to) => renameSync(from, to),
+    removeFile: (path) => rmSync(path, { force: true }),
+    fileExists: (path) => existsSync(path),
+    isAlive(pid) {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (e) {
+        return (e as { code?: string }).code === "EPERM";
+      }
+    },
+    kill(pid, signal) {
+      try {
+        process.kill(pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    spawnSelf(args, logFile, env) {
+      mkdirSync(dirname(logFile), { recursive: true });
+      const out = openSync(logFile, "a");
+      const child = spawn(process.execPath, [..._self(), ...args], {
+        detached: true,
+        stdio: ["ignore", out, out],
+        env: { ...process.env, ...env },
+      });
+      child.unref();
+      closeSync(out);
+      return child.pid ?? 0;
+    },
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    readSecret: () => (process.stdin.isTTY ? _askTwice() : _firstLine()),
+  };
+}
+
+async function _firstLine(): Promise<string> {
+  let text = "";
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes("\n")) break;
+  }
+  return text.split(/\r?\n/)[0] ?? "";
+}
+
+async function _askTwice(): Promise<string> {
+  const a = await _ask("Password: ");
+  const b = await _ask("Reenter password: ");
+  if (a !== b) throw new Error("The passwords do not match");
+  return a;
+}
+
+function _ask(prompt: string): Promise<string> {
+  process.stderr.write(prompt);
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let s = "";
+    const onData = (b: Buffer): void => {
+      for (const ch of b.toString("utf8")) {
+        if (ch === "\r" || ch === "\n" || ch === "\u0003") {
+          stdin.off("data", onData);
+          stdin.setRawMode(false);
+          stdin.pause();
+          process.stderr.write("\n");
+          if (ch === "\u0003") reject(new Error("Interrupted"));
+          else resolve(s);
+          return;
+        }
+        s = ch === "\u007f" ? s.slice(0, -1) : s + ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
+}
