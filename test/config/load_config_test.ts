@@ -275,3 +275,24 @@ describe("sizes and durations", () => {
     assert.ok(Number.isNaN(parseDuration("soon")));
   });
 });
+
+describe("the shipped conf/ files", () => {
+  test("conf/nanomq.conf with its password and both ACL files enabled loads without a warning", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { parseHmqAcl } = await import("../../src/auth/acl_rules.ts");
+    const text = readFileSync("conf/nanomq.conf", "utf8")
+      .replace('# password = {include "conf/nanomq_pwd.conf"}', 'password = {include "nanomq_pwd.conf"}')
+      .replace('# acl = {include "conf/nanomq_acl.conf"}', 'acl = {include "nanomq_acl.conf"}')
+      .replace('# acl_file = "conf/acl.conf"', 'acl_file = "conf/acl.conf"');
+    const file = "conf/all.conf";
+    const r = await loadConfig({
+      file,
+      read: (p) => (p === file ? Promise.resolve(text) : readFile(p, "utf8")),
+    });
+    assert.deepEqual(r.warnings, []);
+    assert.deepEqual(r.config.auth.password, { admin: "public" });
+    assert.equal(r.config.auth.acl.rules.length, 4);
+    assert.equal(r.config.auth.acl_file, "conf/acl.conf");
+    assert.equal(parseHmqAcl(readFileSync("conf/acl.conf", "utf8"), "conf/acl.conf").length, 5);
+  });
+});
