@@ -113,7 +113,9 @@ async function _run(
   const state: Running = { rt, flags, st, broker, log, child, pidFile };
   let reloading = Promise.resolve();
   rt.onSignal("SIGHUP", () => {
-    reloading = reloading.then(() => _reload(state));
+    reloading = reloading.then(() => _reload(state)).catch((e) =>
+      log.error(`Reload failed: ${(e as Error).message}`)
+    );
   });
   return await new Promise<number>((resolve) => {
     let stopping = false;
