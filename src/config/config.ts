@@ -2,7 +2,7 @@
  * The typed configuration: NanoMQ's sections and key names with NanoMQ's defaults. The type is
  * inferred from the schema that validates it, so the two cannot drift apart.
  */
-import { aclRuleSpec, bridgesSpec, httpAuthSpec } from "./config_sections.ts";
+import { aclRuleSpec, bridgesSpec, httpAuthSpec, tlsFileFields } from "./config_sections.ts";
 import {
   bool,
   duration,
@@ -104,24 +104,14 @@ const tcpFields = { bind: bind("0.0.0.0:1883"), enable: bool(true) };
 const sslFields = {
   bind: bind("0.0.0.0:8883"),
   enable: bool(true),
-  keyfile: optStr(),
-  certfile: optStr(),
-  cacertfile: optStr(),
-  key_password: optStr(),
+  ...tlsFileFields,
   verify_peer: bool(false),
   fail_if_no_peer_cert: bool(false),
 };
 
 const WS_LATER = "is parsed; WebSocket listeners are not implemented yet (issue #5), so it is not opened";
 const wsFields = { bind: wsBind("0.0.0.0:8083/mqtt"), enable: bool(true) };
-const wssFields = {
-  bind: wsBind("0.0.0.0:8086/mqtt"),
-  enable: bool(true),
-  keyfile: optStr(),
-  certfile: optStr(),
-  cacertfile: optStr(),
-  key_password: optStr(),
-};
+const wssFields = { bind: wsBind("0.0.0.0:8086/mqtt"), enable: bool(true), ...tlsFileFields };
 
 const listenersSpec = obj({
   tcp: objWithNamed(tcpFields, obj(tcpFields)),

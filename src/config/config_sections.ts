@@ -34,12 +34,17 @@ export const aclRuleSpec = obj({
   or: list(obj(subjectFields)),
 });
 
-const tlsClientSpec = obj({
-  enable: bool(false),
+/** The certificate keys every TLS section shares (`listeners.ssl`, `listeners.wss`, bridges' `ssl`). */
+export const tlsFileFields = {
   keyfile: optStr(),
   certfile: optStr(),
   cacertfile: optStr(),
   key_password: optStr(),
+};
+
+const tlsClientSpec = obj({
+  enable: bool(false),
+  ...tlsFileFields,
   verify_peer: bool(false),
   fail_if_no_peer_cert: bool(false),
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -127,3 +127,20 @@ async function waitForListening(port: number): Promise<void> {
     }
   }
 }
+
+describe("broker passwd", () => {
+  test("-c creates, -b takes the password, -D deletes; other lines stay", async () => {
+    const f = join(dir, "pwd.conf");
+    assert.equal((await broker(["passwd", "-c", "-b", f, "ann", "pw1"]).done).code, 0);
+    writeFileSync(f, `# keep me\n${readFileSync(f, "utf8")}`);
+    assert.equal((await broker(["passwd", "-b", "--scrypt", f, "bo b", "pw2"]).done).code, 0);
+    assert.equal((await broker(["passwd", "-b", f, "ann", "pw3"]).done).code, 0);
+    const text = readFileSync(f, "utf8");
+    assert.match(text, /^# keep me\n"ann": "\$7\$10000\$[^"]+"\n"bo b": "\$scrypt\$ln=14,r=8,p=1\$[^"]+"\n$/);
+    assert.equal((await broker(["passwd", "-D", f, "ann"]).done).code, 0);
+    assert.doesNotMatch(readFileSync(f, "utf8"), /"ann"/);
+    const missing = await broker(["passwd", "-D", f, "zed"]).done;
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /"zed" is not in/);
+  });
+});
