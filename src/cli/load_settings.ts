@@ -88,23 +88,43 @@ async function _listeners(rt: Runtime, cfg: Config, source: string): Promise<Lis
   const specs: ListenerSpec[] = [];
   const tcp = cfg.listeners.tcp;
   for (const l of [tcp, ...Object.values(tcp.named)]) if (l.enable) specs.push({ ...l.bind });
-  const ssl = cfg.listeners.ssl;
-  if (ssl === null) return specs;
-  const all: [string, TlsListenerConfig][] = [
-    ["listeners.ssl", ssl],
-    ...Object.entries(ssl.named).map(([n, l]): [string, TlsListenerConfig] => [`listeners.ssl.${n}`, l]),
-  ];
-  for (const [path, l] of all) {
+  const { ssl, ws, wss } = cfg.listeners;
+  for (const [, l] of _all("listeners.ssl", ssl)) {
+    if (l.enable) specs.push({ ...l.bind, tls: await _tls(rt, l, "listeners.ssl", source) });
+  }
+  for (const [, l] of _all("listeners.ws", ws)) {
+    if (l.enable) specs.push({ host: l.bind.host, port: l.bind.port, wsPath: l.bind.path });
+  }
+  for (const [path, l] of _all("listeners.wss", wss)) {
     if (!l.enable) continue;
-    const tls: TlsOptions = {
-      key: await _read(rt, l.keyfile!, source, `${path}.keyfile`),
-      cert: await _read(rt, l.certfile!, source, `${path}.certfile`),
-      requestCert: l.verify_peer,
-      rejectUnauthorized: l.verify_peer && l.fail_if_no_peer_cert,
-    };
-    if (l.cacertfile !== null) tls.ca = await _read(rt, l.cacertfile, source, `${path}.cacertfile`);
-    if (l.key_password !== null) tls.passphrase = l.key_password;
-    specs.push({ ...l.bind, tls });
+    // a WSS listener without certificate keys of its own takes those of listeners.ssl
+    const own = l.keyfile !== null;
+    const files = own ? { ...l, verify_peer: false, fail_if_no_peer_cert: false } : ssl!;
+    const tls = await _tls(rt, files, own ? path : "listeners.ssl", source);
+    specs.push({ host: l.bind.host, port: l.bind.port, wsPath: l.bind.path, tls });
   }
   return specs;
 }
+
+/** A section and its named siblings, with their key paths. */
+function _all<T extends object>(path: string, l: (T & { named: Record<string, T> }) | null): [string, T][] {
+  if (l === null) return [];
+  return [[path, l], ...Object.entries(l.named).map(([n, x]): [string, T] => [`${path}.${n}`, x])];
+}
+
+async function _tls(rt: Runtime, l: TlsFiles, path: string, source: string): Promise<TlsOptions> {
+  const tls: TlsOptions = {
+    key: await _read(rt, l.keyfile!, source, `${path}.keyfile`),
+    cert: await _read(rt, l.certfile!, source, `${path}.certfile`),
+    requestCert: l.verify_peer,
+    rejectUnauthorized: l.verify_peer && l.fail_if_no_peer_cert,
+  };
+  if (l.cacertfile !== null) tls.ca = await _read(rt, l.cacertfile, source, `${path}.cacertfile`);
+  if (l.key_password !== null) tls.passphrase = l.key_password;
+  return tls;
+}
+
+type TlsFiles = Pick<
+  TlsListenerConfig,
+  "keyfile" | "certfile" | "cacertfile" | "key_password" | "verify_peer" | "fail_if_no_peer_cert"
+>;

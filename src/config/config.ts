@@ -109,15 +109,14 @@ const sslFields = {
   fail_if_no_peer_cert: bool(false),
 };
 
-const WS_LATER = "is parsed; WebSocket listeners are not implemented yet (issue #5), so it is not opened";
 const wsFields = { bind: wsBind("0.0.0.0:8083/mqtt"), enable: bool(true) };
 const wssFields = { bind: wsBind("0.0.0.0:8086/mqtt"), enable: bool(true), ...tlsFileFields };
 
 const listenersSpec = obj({
   tcp: objWithNamed(tcpFields, obj(tcpFields)),
   ssl: section(objWithNamed(sslFields, obj(sslFields))),
-  ws: section(notice(objWithNamed(wsFields, obj(wsFields)), WS_LATER)),
-  wss: section(notice(objWithNamed(wssFields, obj(wssFields)), WS_LATER)),
+  ws: section(objWithNamed(wsFields, obj(wsFields))),
+  wss: section(objWithNamed(wssFields, obj(wssFields))),
 });
 
 const httpServerSpec = obj({

@@ -159,6 +159,22 @@ function _crossCheck(cfg: Config, cx: SchemaContext): void {
       }
     }
   }
+  const wss = cfg.listeners.wss;
+  if (wss !== null) {
+    for (
+      const [path, l] of [
+        ["listeners.wss", wss],
+        ...Object.entries(wss.named).map(([n, x]) => [`listeners.wss.${n}`, x]),
+      ] as [string, typeof wss][]
+    ) {
+      if (l.enable && (l.keyfile ?? ssl?.keyfile ?? null) === null) {
+        cx.fail(
+          `${path}.keyfile`,
+          "is required for a WSS listener: give keyfile and certfile here or in listeners.ssl",
+        );
+      }
+    }
+  }
   for (const t of cfg.log.to) {
     if (t === "syslog" || t === "uds") {
       cx.warn("log.to", `"${t}" is not supported; logging to console and file only`);

@@ -3,6 +3,7 @@
  * Bun.listen under Bun; see README).
  */
 import { createOsServices } from "./os_services.ts";
+import { listenWs } from "./ws_listener.ts";
 import { readFile } from "node:fs/promises";
 import net from "node:net";
 import tls from "node:tls";
@@ -80,6 +81,7 @@ export function createNodeRuntime(): Runtime {
       server.on("tlsClientError", () => {});
       return _listen(server, host, port);
     },
+    listenWs,
     readTextFile: (path) => readFile(path, "utf8"),
     now: Date.now,
     every(ms, fn) {

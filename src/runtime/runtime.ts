@@ -1,6 +1,7 @@
 /** What the rest of the program may ask of the operating system. Only src/runtime/ implements it. */
 import type { Connection } from "../transport/connection.ts";
 import type { OsServices } from "./os_services.ts";
+import type { WsListenOptions } from "./ws_listener.ts";
 
 /** A listening socket. */
 export interface ServerHandle {
@@ -36,6 +37,8 @@ export interface Runtime extends OsServices {
     tls: TlsOptions,
     onConnection: (c: Connection) => void,
   ): Promise<ServerHandle>;
+  /** MQTT over WebSocket (WSS with `o.tls`): node:http + ws under every runtime. */
+  listenWs(o: WsListenOptions, onConnection: (c: Connection) => void): Promise<ServerHandle>;
   readTextFile(path: string): Promise<string>;
   /** Milliseconds since the epoch. */
   now(): number;

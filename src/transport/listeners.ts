@@ -12,11 +12,32 @@ export interface Listeners {
   close(): Promise<void>;
 }
 
-/** One listener: plain TCP, or TLS when `tls` is given. */
+/** One listener: TCP, or TLS when `tls` is given; WebSocket (WSS with `tls`) when `wsPath` is. */
 export interface ListenerSpec {
   host: string;
   port: number;
   tls?: TlsOptions;
+  wsPath?: string;
+}
+
+function _kind(b: ListenerSpec): string {
+  if (b.wsPath !== undefined) return b.tls === undefined ? "WebSocket" : "WebSocket over TLS";
+  return b.tls === undefined ? "TCP" : "TLS";
+}
+
+function _listen(
+  rt: Runtime,
+  b: ListenerSpec,
+  max: number,
+  accept: (c: Connection) => void,
+): Promise<ServerHandle> {
+  if (b.wsPath !== undefined) {
+    const o = { host: b.host, port: b.port, path: b.wsPath, maxFrame: max + 16 };
+    return rt.listenWs(b.tls === undefined ? o : { ...o, tls: b.tls }, accept);
+  }
+  return b.tls === undefined
+    ? rt.listenTcp(b.host, b.port, accept)
+    : rt.listenTls(b.host, b.port, b.tls, accept);
 }
 
 /** Listens on every address; a bind failure names the listener. */
@@ -30,18 +51,14 @@ export async function startListeners(
   const servers: ServerHandle[] = [];
   const accept = (conn: Connection): void => void new Link(conn, broker, flusher, log);
   for (const b of specs) {
-    const kind = b.tls === undefined ? "TCP" : "TLS";
+    const kind = _kind(b);
     try {
-      servers.push(
-        b.tls === undefined
-          ? await rt.listenTcp(b.host, b.port, accept)
-          : await rt.listenTls(b.host, b.port, b.tls, accept),
-      );
+      servers.push(await _listen(rt, b, broker.options.maxPacketSize, accept));
     } catch (e) {
       await Promise.all(servers.map((s) => s.close()));
       throw new Error(`${kind} listener ${b.host}:${b.port} could not start: ${(e as Error).message}`);
     }
-    log.info(`Listening for MQTT over ${kind} on ${b.host}:${b.port}`);
+    log.info(`Listening for MQTT over ${kind} on ${b.host}:${b.port}${b.wsPath ?? ""}`);
   }
   return {
     servers,

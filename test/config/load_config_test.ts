@@ -56,7 +56,7 @@ describe("NanoMQ's shipped configuration files", { skip: !existsSync(FIXTURES) }
     assert.equal(c.auth.no_match, "allow");
     assert.equal(c.http_server?.limit_conn, 2);
     const text = readFileSync(file, "utf8").split("\n");
-    for (const key of ["http_server", "listeners.ws", "mqtt.max_awaiting_rel"]) {
+    for (const key of ["http_server", "mqtt.retry_interval", "mqtt.max_awaiting_rel"]) {
       const w = r.warnings.find((x) => x.includes(`: ${key} `));
       assert.ok(w !== undefined, `no warning for ${key}`);
       const line = Number(/\.conf:(\d+):/.exec(w)![1]);
