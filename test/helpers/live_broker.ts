@@ -15,6 +15,8 @@ export interface LiveBroker {
   port: number;
   /** The TLS listener's port, 0 when there is none. */
   tlsPort: number;
+  /** The WebSocket listener's port (path /mqtt). */
+  wsPort: number;
   url: string;
   broker: Broker;
   stop(): Promise<void>;
@@ -35,13 +37,18 @@ export async function startLiveBroker(
   tls?: TlsOptions,
 ): Promise<LiveBroker> {
   const broker = createBroker(opts, { now: Date.now, log: quietLog });
-  const specs = [{ host: "127.0.0.1", port: 0 }, ...(tls ? [{ host: "127.0.0.1", port: 0, tls }] : [])];
+  const specs = [
+    { host: "127.0.0.1", port: 0 },
+    ...(tls ? [{ host: "127.0.0.1", port: 0, tls }] : []),
+    { host: "127.0.0.1", port: 0, wsPath: "/mqtt" },
+  ];
   const listeners = await startListeners(rt, broker, specs, quietLog);
   const stopTick = rt.every(100, () => broker.tick(Date.now()));
   const port = listeners.servers[0]!.address.port;
   return {
     port,
-    tlsPort: listeners.servers[1]?.address.port ?? 0,
+    tlsPort: tls ? listeners.servers[1]!.address.port : 0,
+    wsPort: listeners.servers.at(-1)!.address.port,
     url: `mqtt://127.0.0.1:${port}`,
     broker,
     stop: async () => {
