@@ -35,7 +35,12 @@ export function createAuth(s: AuthSettings): AuthHooks {
   const noMatch: AclVerdict = { allow: s.noMatch === "allow", rule: "" };
   return {
     denyAction: s.denyAction,
-    authenticate(who: Identity, password: Buffer | undefined): number | Promise<number> {
+    authenticate(
+      who: Identity,
+      password: Buffer | undefined,
+      byCertificate: boolean,
+    ): number | Promise<number> {
+      if (byCertificate) return 0;
       if (who.username === undefined) return s.allowAnonymous ? 0 : RC.NOT_AUTHORIZED;
       const stored = users.get(who.username);
       if (stored === undefined) {

@@ -16,6 +16,8 @@ export interface ClientSink {
   /** True while the socket does not accept more bytes (backpressure). */
   readonly blocked: boolean;
   readonly remoteAddress: string;
+  /** On a listener with `use_cn_as_username`: the verified client certificate's CN, which becomes the user name. */
+  readonly certUsername?: string | undefined;
 }
 
 /** Connection lifecycle. */

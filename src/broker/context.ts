@@ -55,8 +55,11 @@ export interface AclVerdict {
 
 /** Authentication and access control, supplied by src/auth; replaced as a whole on reload. */
 export interface AuthHooks {
-  /** 0 to accept a CONNECT, else its CONNACK reason code (MQTT 5 numbering); may answer later. */
-  authenticate(who: Identity, password: Buffer | undefined): number | Promise<number>;
+  /**
+   * 0 to accept a CONNECT, else its CONNACK reason code (MQTT 5 numbering); may answer later.
+   * `byCertificate`: the user name is a verified client certificate's CN, so no password is needed.
+   */
+  authenticate(who: Identity, password: Buffer | undefined, byCertificate: boolean): number | Promise<number>;
   /** May `who` publish to the topic / subscribe to the filter? */
   authorize(who: Identity, action: "publish" | "subscribe", topic: string): AclVerdict;
   /** `auth.deny_action`: on a denial, carry on or close the connection with 0x87. */

@@ -89,8 +89,10 @@ async function _listeners(rt: Runtime, cfg: Config, source: string): Promise<Lis
   const tcp = cfg.listeners.tcp;
   for (const l of [tcp, ...Object.values(tcp.named)]) if (l.enable) specs.push({ ...l.bind });
   const { ssl, ws, wss } = cfg.listeners;
-  for (const [, l] of _all("listeners.ssl", ssl)) {
-    if (l.enable) specs.push({ ...l.bind, tls: await _tls(rt, l, "listeners.ssl", source) });
+  for (const [path, l] of _all("listeners.ssl", ssl)) {
+    if (!l.enable) continue;
+    const tls = { ...(await _tls(rt, l, path, source)), handshakeTimeoutMs: l.handshake_timeout };
+    specs.push({ ...l.bind, tls, useCnAsUsername: l.use_cn_as_username });
   }
   for (const [, l] of _all("listeners.ws", ws)) {
     if (l.enable) specs.push({ host: l.bind.host, port: l.bind.port, wsPath: l.bind.path });

@@ -107,6 +107,10 @@ const sslFields = {
   ...tlsFileFields,
   verify_peer: bool(false),
   fail_if_no_peer_cert: bool(false),
+  /** Ours (Mosquitto's use_identity_as_username): a verified client certificate's CN is the user name. */
+  use_cn_as_username: bool(false),
+  /** Ours: a TLS handshake not finished in this time is closed. */
+  handshake_timeout: duration(10_000, 100, 600_000),
 };
 
 const wsFields = { bind: wsBind("0.0.0.0:8083/mqtt"), enable: bool(true) };

@@ -9,9 +9,15 @@
  * Node.js and Deno too.
  */
 import process from "node:process";
-import type { Connection, ConnectionHandlers } from "../transport/connection.ts";
+import { commonName, type Connection, type ConnectionHandlers } from "../transport/connection.ts";
 import { createNodeRuntime } from "./node_runtime.ts";
-import type { Runtime, ServerHandle, TlsOptions } from "./runtime.ts";
+import {
+  type Runtime,
+  type ServerHandle,
+  TLS_HANDSHAKE_TIMEOUT_MS,
+  tlsLibraryOptions,
+  type TlsOptions,
+} from "./runtime.ts";
 
 /** The part of Bun's socket API used here (bun-types would bring Bun's globals into every file). */
 interface BunSocket {
@@ -24,6 +30,10 @@ interface BunSocket {
   resume(): void;
   end(): void;
   terminate(): void;
+  /** Seconds without activity before the `timeout` handler runs; 0 = none. */
+  timeout(seconds: number): void;
+  readonly authorized?: boolean;
+  getPeerCertificate?(): { subject?: { CN?: string | string[] } } | null;
 }
 interface BunListener {
   readonly hostname: string;
@@ -41,6 +51,8 @@ interface BunApi {
       drain(s: BunSocket): void;
       close(s: BunSocket): void;
       error(s: BunSocket, e: Error): void;
+      handshake?(s: BunSocket, success: boolean, authorizationError: Error | null): void;
+      timeout?(s: BunSocket): void;
     };
   }): BunListener;
   gc(force: boolean): void;
@@ -121,6 +133,9 @@ class BunConnection implements Connection {
   destroy(): void {
     this.s.terminate();
   }
+  peerCommonName(): string | undefined {
+    return this.s.authorized === true ? commonName(this.s.getPeerCertificate?.()?.subject) : undefined;
+  }
 }
 
 function _listen(
@@ -135,12 +150,26 @@ function _listen(
     const server = bun.listen({
       hostname: host,
       port,
-      ...(tls === undefined ? {} : { tls }),
+      ...(tls === undefined ? {} : { tls: tlsLibraryOptions(tls) }),
       socket: {
         open(s) {
           const c = new BunConnection(s);
           s.data = c;
+          if (tls !== undefined) {
+            s.timeout(Math.ceil((tls.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS) / 1000));
+          }
           onConnection(c);
+        },
+        handshake(s, ok, err) {
+          s.timeout(0);
+          if (!ok || (err !== null && tls?.rejectUnauthorized === true)) {
+            tls?.onHandshakeError?.(s.data.remoteAddress, err?.message ?? "handshake failed");
+            s.terminate();
+          }
+        },
+        timeout(s) {
+          tls?.onHandshakeError?.(s.data.remoteAddress, "handshake timed out");
+          s.terminate();
         },
         data(s, d) {
           gc.add(d.length);

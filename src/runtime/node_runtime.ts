@@ -8,8 +8,8 @@ import { readFile } from "node:fs/promises";
 import net from "node:net";
 import tls from "node:tls";
 import process from "node:process";
-import type { Connection, ConnectionHandlers } from "../transport/connection.ts";
-import type { Runtime, ServerHandle } from "./runtime.ts";
+import { commonName, type Connection, type ConnectionHandlers } from "../transport/connection.ts";
+import { type Runtime, type ServerHandle, TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions } from "./runtime.ts";
 
 function _listen(server: net.Server, host: string, port: number): Promise<ServerHandle> {
   return new Promise<ServerHandle>((resolve, reject) => {
@@ -55,6 +55,10 @@ class SocketConnection implements Connection {
   destroy(): void {
     this.s.destroy();
   }
+  peerCommonName(): string | undefined {
+    const t = this.s as tls.TLSSocket;
+    return t.encrypted === true && t.authorized ? commonName(t.getPeerCertificate()?.subject) : undefined;
+  }
 }
 
 function _runtimeName(): [string, string] {
@@ -76,9 +80,39 @@ export function createNodeRuntime(): Runtime {
       return _listen(server, host, port);
     },
     listenTls(host, port, t, onConnection) {
-      const server = tls.createServer({ ...t, noDelay: true }, (s) => onConnection(new SocketConnection(s)));
+      const ms = t.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS;
+      /**
+       * Handshakes in progress, by remote address: tls.Server's own handshakeTimeout is not honoured
+       * by every runtime's node:tls (Bun's), so the raw socket gets a timer of ours.
+       */
+      const pending = new Map<string, ReturnType<typeof setTimeout>>();
+      const server = tls.createServer(
+        { ...tlsLibraryOptions(t), noDelay: true, handshakeTimeout: ms },
+        (s) => {
+          const key = `${s.remoteAddress}:${s.remotePort}`;
+          clearTimeout(pending.get(key));
+          pending.delete(key);
+          onConnection(new SocketConnection(s));
+        },
+      );
+      server.on("connection", (raw: net.Socket) => {
+        const key = `${raw.remoteAddress}:${raw.remotePort}`;
+        const timer = setTimeout(() => {
+          pending.delete(key);
+          t.onHandshakeError?.(key, "handshake timed out");
+          raw.destroy();
+        }, ms);
+        pending.set(key, timer);
+        raw.once("close", () => {
+          if (pending.get(key) === timer) pending.delete(key);
+          clearTimeout(timer);
+        });
+      });
       // a failed handshake concerns that client only
-      server.on("tlsClientError", () => {});
+      server.on("tlsClientError", (e: Error, s: tls.TLSSocket) => {
+        t.onHandshakeError?.(`${s.remoteAddress ?? "?"}:${s.remotePort ?? 0}`, e.message);
+        s.destroy();
+      });
       return _listen(server, host, port);
     },
     listenWs,

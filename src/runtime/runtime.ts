@@ -22,6 +22,21 @@ export interface TlsOptions {
   requestCert: boolean;
   /** Refuse clients whose certificate is missing or does not verify. */
   rejectUnauthorized: boolean;
+  /** A handshake not finished within this is closed (default 10 s): a stalled client costs one socket, nothing more. */
+  handshakeTimeoutMs?: number;
+  /** Told about each failed or timed-out handshake. */
+  onHandshakeError?: (remoteAddress: string, why: string) => void;
+}
+
+/** The default of {@link TlsOptions.handshakeTimeoutMs}. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The options for the TLS library itself, without ours. */
+export function tlsLibraryOptions(
+  t: TlsOptions,
+): Omit<TlsOptions, "handshakeTimeoutMs" | "onHandshakeError"> {
+  const { handshakeTimeoutMs: _t, onHandshakeError: _e, ...rest } = t;
+  return rest;
 }
 
 /** Operating-system services. */

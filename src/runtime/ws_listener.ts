@@ -8,7 +8,12 @@ import https from "node:https";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Connection, ConnectionHandlers } from "../transport/connection.ts";
-import type { ServerHandle, TlsOptions } from "./runtime.ts";
+import {
+  type ServerHandle,
+  TLS_HANDSHAKE_TIMEOUT_MS,
+  tlsLibraryOptions,
+  type TlsOptions,
+} from "./runtime.ts";
 
 /** A WebSocket listener's settings. */
 export interface WsListenOptions {
@@ -68,11 +73,17 @@ class WsConnection implements Connection {
   destroy(): void {
     this.ws.terminate();
   }
+  peerCommonName(): string | undefined {
+    return undefined; // WSS listeners do not ask for client certificates
+  }
 }
 
 /** Listens for MQTT over WebSocket (WSS with `o.tls`). */
 export function listenWs(o: WsListenOptions, onConnection: (c: Connection) => void): Promise<ServerHandle> {
-  const server = o.tls === undefined ? http.createServer() : https.createServer({ ...o.tls });
+  const server = o.tls === undefined ? http.createServer() : https.createServer({
+    ...tlsLibraryOptions(o.tls),
+    handshakeTimeout: o.tls.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
+  });
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,

@@ -25,4 +25,12 @@ export interface Connection {
   end(): void;
   /** Closes at once. */
   destroy(): void;
+  /** The Common Name of the client certificate, when one was presented and verified. */
+  peerCommonName(): string | undefined;
+}
+
+/** The CN of a certificate subject (which may list several). */
+export function commonName(subject: { CN?: string | string[] } | undefined): string | undefined {
+  const cn = subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
 }

@@ -58,6 +58,7 @@ export class Link implements ClientSink, ConnectionHandlers {
     private readonly broker: Broker,
     private readonly flusher: FlushScheduler,
     private readonly log: Logger,
+    private readonly useCn = false,
   ) {
     this.decoder = new Decoder({ maxPacketSize: broker.options.maxPacketSize });
     this.client = broker.attach(this);
@@ -66,6 +67,10 @@ export class Link implements ClientSink, ConnectionHandlers {
 
   get remoteAddress(): string {
     return this.conn.remoteAddress;
+  }
+
+  get certUsername(): string | undefined {
+    return this.useCn ? this.conn.peerCommonName() : undefined;
   }
 
   onData(chunk: Buffer): void {

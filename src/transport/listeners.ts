@@ -18,6 +18,8 @@ export interface ListenerSpec {
   port: number;
   tls?: TlsOptions;
   wsPath?: string;
+  /** The verified client certificate's CN is the user name (Mosquitto's use_identity_as_username). */
+  useCnAsUsername?: boolean;
 }
 
 function _kind(b: ListenerSpec): string {
@@ -49,11 +51,20 @@ export async function startListeners(
 ): Promise<Listeners> {
   const flusher = new FlushScheduler();
   const servers: ServerHandle[] = [];
-  const accept = (conn: Connection): void => void new Link(conn, broker, flusher, log);
   for (const b of specs) {
     const kind = _kind(b);
+    const useCn = b.useCnAsUsername === true;
+    const accept = (conn: Connection): void => void new Link(conn, broker, flusher, log, useCn);
+    const spec: ListenerSpec = b.tls === undefined ? b : {
+      ...b,
+      tls: {
+        ...b.tls,
+        onHandshakeError: (addr, why) =>
+          log.warn(`TLS handshake with ${addr} on ${b.host}:${b.port} failed: ${why}`),
+      },
+    };
     try {
-      servers.push(await _listen(rt, b, broker.options.maxPacketSize, accept));
+      servers.push(await _listen(rt, spec, broker.options.maxPacketSize, accept));
     } catch (e) {
       await Promise.all(servers.map((s) => s.close()));
       throw new Error(`${kind} listener ${b.host}:${b.port} could not start: ${(e as Error).message}`);

@@ -45,12 +45,16 @@ describe("authenticate", () => {
     };
     const open = createAuth({ ...base, allowAnonymous: true });
     const closed = createAuth({ ...base, allowAnonymous: false });
-    assert.equal(open.authenticate(who(), undefined), 0);
-    assert.equal(closed.authenticate(who(), undefined), RC_NOT_AUTHORIZED);
-    assert.equal(closed.authenticate(who("admin"), pw("public")), 0);
-    assert.equal(closed.authenticate(who("admin"), pw("publi")), RC_BAD);
-    assert.equal(closed.authenticate(who("admin"), undefined), RC_BAD);
-    assert.equal(open.authenticate(who("stranger"), pw("x")), RC_BAD, "an unlisted user name is refused");
+    assert.equal(open.authenticate(who(), undefined, false), 0);
+    assert.equal(closed.authenticate(who(), undefined, false), RC_NOT_AUTHORIZED);
+    assert.equal(closed.authenticate(who("admin"), pw("public"), false), 0);
+    assert.equal(closed.authenticate(who("admin"), pw("publi"), false), RC_BAD);
+    assert.equal(closed.authenticate(who("admin"), undefined, false), RC_BAD);
+    assert.equal(
+      open.authenticate(who("stranger"), pw("x"), false),
+      RC_BAD,
+      "an unlisted user name is refused",
+    );
   });
 
   test("a hashed entry is checked off the event loop, then remembered for the same password", async () => {
@@ -61,10 +65,10 @@ describe("authenticate", () => {
       noMatch: "allow",
       denyAction: "ignore",
     });
-    const first = auth.authenticate(who("u"), pw("pw1"));
+    const first = auth.authenticate(who("u"), pw("pw1"), false);
     assert.ok(first instanceof Promise);
     assert.equal(await first, 0);
-    assert.equal(auth.authenticate(who("u"), pw("pw1")), 0, "known good: answered at once");
-    assert.equal(await auth.authenticate(who("u"), pw("pw2")), RC_BAD);
+    assert.equal(auth.authenticate(who("u"), pw("pw1"), false), 0, "known good: answered at once");
+    assert.equal(await auth.authenticate(who("u"), pw("pw2"), false), RC_BAD);
   });
 });

@@ -144,3 +144,63 @@ describe("broker passwd", () => {
     assert.match(missing.stderr, /"zed" is not in/);
   });
 });
+
+describe("use_cn_as_username", () => {
+  test("the verified client certificate's CN is the user name: no password needed, the ACL applies to it", async () => {
+    const certs = makeTestCerts();
+    const [port, tlsPort] = [await freePort(), await freePort()];
+    writeFileSync(
+      join(dir, "cn.acl"),
+      "allow username device-1 pubsub devices/device-1/#\ndeny username * pubsub #\n",
+    );
+    const f = conf(
+      "cn.conf",
+      `listeners.tcp.bind = "127.0.0.1:${port}"\nlisteners.ssl {\n  bind = "127.0.0.1:${tlsPort}"\n` +
+        `  keyfile = "${certs.keyFile}"\n  certfile = "${certs.certFile}"\n  cacertfile = "${certs.caFile}"\n` +
+        `  verify_peer = true\n  fail_if_no_peer_cert = false\n  use_cn_as_username = true\n}\n` +
+        `auth {\n  allow_anonymous = false\n  acl_file = "${dir}/cn.acl"\n}\n`,
+    );
+    const b = broker(["start", "--conf", f]);
+    try {
+      const tls = ["-h", "127.0.0.1", "-p", String(tlsPort), "--cafile", certs.caFile];
+      const withCert = [...tls, "--cert", certs.clientCertFile, "--key", certs.clientKeyFile];
+      for (let i = 0; i < 300; i++) {
+        if (
+          (await run("mosquitto_pub", [...withCert, "-t", "devices/device-1/up", "-m", "x"]).done).code === 0
+        ) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const sub = run("mosquitto_sub", [
+        ...withCert,
+        "-t",
+        "devices/device-1/#",
+        "-C",
+        "1",
+        "-W",
+        "10",
+        "-q",
+        "1",
+      ]);
+      await new Promise((r) => setTimeout(r, 300));
+      const ok = await run("mosquitto_pub", [
+        ...withCert,
+        "-t",
+        "devices/device-1/up",
+        "-m",
+        "hello",
+        "-q",
+        "1",
+      ]).done;
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal((await sub.done).stdout, "hello\n");
+      const denied = await run("mosquitto_sub", [...withCert, "-t", "devices/other/#", "-C", "1", "-W", "2"])
+        .done;
+      assert.match(denied.stderr + denied.stdout, /denied/i, "the ACL for device-1 applies");
+      const anonymous = await run("mosquitto_pub", [...tls, "-t", "devices/device-1/up", "-m", "x"]).done;
+      assert.notEqual(anonymous.code, 0, "no certificate: anonymous, refused");
+    } finally {
+      b.kill();
+      await b.done;
+    }
+  });
+});

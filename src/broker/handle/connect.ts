@@ -48,10 +48,12 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
   }
   const keepalive = _keepalive(ctx, c, p.keepalive ?? 0);
   if (keepalive < 0) return;
+  const certUser = c.sink.certUsername;
+  if (certUser !== undefined) p.username = certUser; // the certificate, not the CONNECT, says who it is
   const auth = ctx.auth;
   if (auth === null) return _accept(ctx, c, p, clientId, assigned, keepalive);
   const who = (c.identity = { clientId, username: p.username, ip: ipOf(c.sink.remoteAddress) });
-  const verdict = auth.authenticate(who, p.password);
+  const verdict = auth.authenticate(who, p.password, certUser !== undefined);
   if (typeof verdict === "number") return _authenticated(ctx, c, p, verdict, [clientId, assigned, keepalive]);
   // the answer comes later: read nothing more from this connection until then
   if (c.holds++ === 0) c.sink.hold();
