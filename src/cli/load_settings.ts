@@ -87,15 +87,15 @@ async function _read(rt: Runtime, path: string, source: string, key: string): Pr
 async function _listeners(rt: Runtime, cfg: Config, source: string): Promise<ListenerSpec[]> {
   const specs: ListenerSpec[] = [];
   const tcp = cfg.listeners.tcp;
-  for (const l of [tcp, ...Object.values(tcp.named)]) if (l.enable) specs.push({ ...l.bind });
+  for (const [name, l] of _all("listeners.tcp", tcp)) if (l.enable) specs.push({ ...l.bind, name });
   const { ssl, ws, wss } = cfg.listeners;
   for (const [path, l] of _all("listeners.ssl", ssl)) {
     if (!l.enable) continue;
     const tls = { ...(await _tls(rt, l, path, source)), handshakeTimeoutMs: l.handshake_timeout };
-    specs.push({ ...l.bind, tls, useCnAsUsername: l.use_cn_as_username });
+    specs.push({ ...l.bind, tls, useCnAsUsername: l.use_cn_as_username, name: path, files: _files(l) });
   }
-  for (const [, l] of _all("listeners.ws", ws)) {
-    if (l.enable) specs.push({ host: l.bind.host, port: l.bind.port, wsPath: l.bind.path });
+  for (const [name, l] of _all("listeners.ws", ws)) {
+    if (l.enable) specs.push({ host: l.bind.host, port: l.bind.port, wsPath: l.bind.path, name });
   }
   for (const [path, l] of _all("listeners.wss", wss)) {
     if (!l.enable) continue;
@@ -103,9 +103,20 @@ async function _listeners(rt: Runtime, cfg: Config, source: string): Promise<Lis
     const own = l.keyfile !== null;
     const files = own ? { ...l, verify_peer: false, fail_if_no_peer_cert: false } : ssl!;
     const tls = await _tls(rt, files, own ? path : "listeners.ssl", source);
-    specs.push({ host: l.bind.host, port: l.bind.port, wsPath: l.bind.path, tls });
+    specs.push({
+      host: l.bind.host,
+      port: l.bind.port,
+      wsPath: l.bind.path,
+      tls,
+      name: path,
+      files: _files(files),
+    });
   }
   return specs;
+}
+
+function _files(l: TlsFiles): string[] {
+  return [l.certfile, l.keyfile, l.cacertfile].filter((f): f is string => f !== null);
 }
 
 /** A section and its named siblings, with their key paths. */

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { authNeeded, createAuth } from "../auth/create_auth.ts";
 import { type Broker, createBroker } from "../broker/broker.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { type Listeners, startListeners } from "../transport/listeners.ts";
+import { type Listeners, type ListenerSpec, startListeners } from "../transport/listeners.ts";
 import { brokerOptions, loadSettings, type Settings } from "./load_settings.ts";
 import { type BrokerLogger, createLogger, type LogSettings, logSettings } from "./logger.ts";
 import { pidFilePath, readReload, reloadFilePath, runningPid } from "./pid_file.ts";
@@ -79,6 +79,7 @@ interface Running {
   log: BrokerLogger;
   child: boolean;
   pidFile: string;
+  listeners: Listeners;
 }
 
 async function _run(
@@ -110,7 +111,7 @@ async function _run(
   io.err(
     `broker ${rt.name} ${rt.version}: listening on ${on} (config: ${st.loaded.source}, pid ${rt.pid})\n`,
   );
-  const state: Running = { rt, flags, st, broker, log, child, pidFile };
+  const state: Running = { rt, flags, st, broker, log, child, pidFile, listeners };
   let reloading = Promise.resolve();
   rt.onSignal("SIGHUP", () => {
     reloading = reloading.then(() => _reload(state)).catch((e) =>
@@ -158,6 +159,7 @@ async function _reload(r: Running): Promise<void> {
     r.log.configure(_logSettings(st, r.child));
     for (const w of st.loaded.warnings) r.log.warn(w);
     if (_addresses(st) !== _addresses(r.st)) r.log.warn("Listener changes take effect at the next restart");
+    else await _renewCertificates(r, st);
     r.st = st;
     r.log.info(`Configuration reloaded from ${st.loaded.source}`);
   } catch (e) {
@@ -173,6 +175,20 @@ async function _reload(r: Running): Promise<void> {
     };
     await r.rt.writeTextFile(reloadFilePath(r.pidFile), JSON.stringify(answer));
   }
+}
+
+/** Reopens the TLS listeners whose certificate files changed; their connections stay. */
+async function _renewCertificates(r: Running, st: Settings): Promise<void> {
+  for (let i = 0; i < st.listeners.length; i++) {
+    const [now, before] = [st.listeners[i]!, r.st.listeners[i]!];
+    if (now.tls === undefined || _pem(now) === _pem(before)) continue;
+    await r.listeners.replace(i, now);
+    r.log.info(`${now.name ?? "TLS listener"}: certificates reloaded for new connections`);
+  }
+}
+
+function _pem(l: ListenerSpec): string {
+  return `${l.tls?.key}|${l.tls?.cert}|${l.tls?.ca ?? ""}|${l.tls?.passphrase ?? ""}`;
 }
 
 function _addresses(st: Settings): string {

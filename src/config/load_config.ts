@@ -61,6 +61,7 @@ export async function loadConfig(o: LoadOptions): Promise<LoadedConfig> {
       throw new ConfigError(w.file, w.line, path, msg);
     },
   };
+  _namedOnly(raw.tree);
   const config = CONFIG_SPEC.parse(raw.tree, "", cx);
   _crossCheck(config, cx);
   return { config, source, warnings: [...envWarnings, ...warnings], files: raw.files };
@@ -127,6 +128,23 @@ function _root(tree: unknown, file: string): Record<string, unknown> {
     throw new ConfigError(file, 1, "(root)", "the file must hold sections (key = value), not a single value");
   }
   return tree as Record<string, unknown>;
+}
+
+/**
+ * `listeners.ssl.edge { ... }` alone declares the listener "edge", not also an unnamed one on the
+ * default port: a listener section with named children and no keys of its own is not opened itself.
+ */
+function _namedOnly(tree: Record<string, unknown>): void {
+  const listeners = tree.listeners;
+  if (listeners === null || typeof listeners !== "object") return;
+  for (const kind of ["tcp", "ssl", "ws", "wss"]) {
+    const l = (listeners as Record<string, unknown>)[kind];
+    if (l === null || typeof l !== "object" || Array.isArray(l)) continue;
+    const values = Object.values(l);
+    if (values.length > 0 && values.every((v) => v !== null && typeof v === "object" && !Array.isArray(v))) {
+      (l as Record<string, unknown>).enable = false;
+    }
+  }
 }
 
 /** Where `path` (or its nearest ancestor) was written. */

@@ -8,6 +8,8 @@ import { FlushScheduler, Link } from "./link.ts";
 /** The running listeners. */
 export interface Listeners {
   readonly servers: ServerHandle[];
+  /** Reopens listener `i` with `spec` (renewed certificates); its existing connections stay. */
+  replace(i: number, spec: ListenerSpec): Promise<void>;
   /** Stops accepting connections. */
   close(): Promise<void>;
 }
@@ -20,6 +22,9 @@ export interface ListenerSpec {
   wsPath?: string;
   /** The verified client certificate's CN is the user name (Mosquitto's use_identity_as_username). */
   useCnAsUsername?: boolean;
+  /** For errors: the configuration key ("listeners.ssl.default_1") and the certificate files it read. */
+  name?: string;
+  files?: string[];
 }
 
 function _kind(b: ListenerSpec): string {
@@ -51,30 +56,55 @@ export async function startListeners(
 ): Promise<Listeners> {
   const flusher = new FlushScheduler();
   const servers: ServerHandle[] = [];
+  const open = (b: ListenerSpec): Promise<ServerHandle> => _open(rt, broker, flusher, log, b);
   for (const b of specs) {
-    const kind = _kind(b);
-    const useCn = b.useCnAsUsername === true;
-    const accept = (conn: Connection): void => void new Link(conn, broker, flusher, log, useCn);
-    const spec: ListenerSpec = b.tls === undefined ? b : {
-      ...b,
-      tls: {
-        ...b.tls,
-        onHandshakeError: (addr, why) =>
-          log.warn(`TLS handshake with ${addr} on ${b.host}:${b.port} failed: ${why}`),
-      },
-    };
     try {
-      servers.push(await _listen(rt, spec, broker.options.maxPacketSize, accept));
+      servers.push(await open(b));
     } catch (e) {
       await Promise.all(servers.map((s) => s.close()));
-      throw new Error(`${kind} listener ${b.host}:${b.port} could not start: ${(e as Error).message}`);
+      throw e;
     }
-    log.info(`Listening for MQTT over ${kind} on ${b.host}:${b.port}${b.wsPath ?? ""}`);
   }
   return {
     servers,
+    async replace(i, b) {
+      // closing stops accepting only: connections made through the old listener stay
+      await servers[i]!.close();
+      servers[i] = await open(b);
+    },
     close: async () => {
       await Promise.all(servers.map((s) => s.close()));
     },
   };
+}
+
+async function _open(
+  rt: Runtime,
+  broker: Broker,
+  flusher: FlushScheduler,
+  log: Logger,
+  b: ListenerSpec,
+): Promise<ServerHandle> {
+  const kind = _kind(b);
+  const useCn = b.useCnAsUsername === true;
+  const accept = (conn: Connection): void => void new Link(conn, broker, flusher, log, useCn);
+  const spec: ListenerSpec = b.tls === undefined ? b : {
+    ...b,
+    tls: {
+      ...b.tls,
+      onHandshakeError: (addr, why) =>
+        log.warn(`TLS handshake with ${addr} on ${b.host}:${b.port} failed: ${why}`),
+    },
+  };
+  try {
+    const server = await _listen(rt, spec, broker.options.maxPacketSize, accept);
+    log.info(`Listening for MQTT over ${kind} on ${b.host}:${b.port}${b.wsPath ?? ""}`);
+    return server;
+  } catch (e) {
+    const files = b.files === undefined ? "" : ` (files: ${b.files.join(", ")})`;
+    const name = b.name === undefined ? "" : `${b.name}: `;
+    throw new Error(
+      `${name}${kind} listener ${b.host}:${b.port} could not start: ${(e as Error).message}${files}`,
+    );
+  }
 }

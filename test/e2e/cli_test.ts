@@ -46,6 +46,19 @@ describe("broker command line", () => {
     assert.ok(r.stderr.includes("listeners.ssl.keyfile") && r.stderr.includes(`${dir}/nope.key`), r.stderr);
   });
 
+  test("a certificate file that is not PEM stops start with an error naming the listener and the file", async () => {
+    writeFileSync(join(dir, "junk.pem"), "not a certificate\n");
+    const named = `listeners.ssl.edge {\n  bind = "127.0.0.1:${await freePort()}"\n` +
+      `  keyfile = "${dir}/junk.pem"\n  certfile = "${dir}/junk.pem"\n}\n`;
+    const f = conf("junk.conf", `listeners.tcp.bind = "127.0.0.1:${await freePort()}"\n${named}`);
+    const r = await broker(["start", "--conf", f]).done;
+    assert.equal(r.code, 1);
+    assert.ok(
+      r.stderr.includes("listeners.ssl.edge: TLS listener") && r.stderr.includes(`${dir}/junk.pem`),
+      r.stderr,
+    );
+  });
+
   test("verify_peer asks for a client certificate; fail_if_no_peer_cert decides whether none is refused", async () => {
     const certs = makeTestCerts();
     for (const fail of [true, false]) {
@@ -201,6 +214,50 @@ describe("use_cn_as_username", () => {
     } finally {
       b.kill();
       await b.done;
+    }
+  });
+});
+
+describe("renewed certificates", () => {
+  test("broker reload serves new connections with the renewed certificate; TLS clients stay connected", async () => {
+    const [a, b] = [makeTestCerts(), makeTestCerts()];
+    const [port, tlsPort] = [await freePort(), await freePort()];
+    const [key, cert] = [join(dir, "renew.key"), join(dir, "renew.pem")];
+    writeFileSync(key, readFileSync(a.keyFile));
+    writeFileSync(cert, readFileSync(a.certFile));
+    const f = conf(
+      "renew.conf",
+      `listeners.tcp.bind = "127.0.0.1:${port}"\nlisteners.ssl {\n  bind = "127.0.0.1:${tlsPort}"\n` +
+        `  keyfile = "${key}"\n  certfile = "${cert}"\n}\n`,
+    );
+    const pidFile = join(dir, "renew.pid");
+    const proc = broker(["start", "--conf", f], pidFile);
+    try {
+      await waitForListening(port);
+      const tlsUrl = `mqtts://localhost:${tlsPort}`;
+      const old = await mqtt.connectAsync(tlsUrl, {
+        ca: readFileSync(a.caFile),
+        reconnectPeriod: 0,
+        protocolVersion: 5,
+      });
+      let closed = false;
+      old.on("close", () => (closed = true));
+      writeFileSync(key, readFileSync(b.keyFile));
+      writeFileSync(cert, readFileSync(b.certFile));
+      const r = await broker(["reload"], pidFile).done;
+      assert.equal(r.code, 0, r.stderr);
+      const renewed = await mqtt.connectAsync(tlsUrl, { ca: readFileSync(b.caFile), reconnectPeriod: 0 });
+      renewed.end(true);
+      await assert.rejects(
+        mqtt.connectAsync(tlsUrl, { ca: readFileSync(a.caFile), reconnectPeriod: 0, connectTimeout: 3000 }),
+        "the old certificate is no longer served",
+      );
+      await old.publishAsync("still/here", "yes", { qos: 1 });
+      assert.equal(closed, false, "the connection made before the reload stays");
+      old.end(true);
+    } finally {
+      proc.kill();
+      await proc.done;
     }
   });
 });
