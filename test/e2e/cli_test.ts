@@ -90,6 +90,37 @@ describe("broker command line", () => {
     }
   });
 
+  test("fail_if_no_peer_cert refuses an expired client certificate and one from another CA", async () => {
+    const [certs, other] = [makeTestCerts(), makeTestCerts()];
+    const [port, tlsPort] = [await freePort(), await freePort()];
+    const f = conf(
+      "strict.conf",
+      `listeners.tcp.bind = "127.0.0.1:${port}"\nlisteners.ssl {\n  bind = "127.0.0.1:${tlsPort}"\n` +
+        `  keyfile = "${certs.keyFile}"\n  certfile = "${certs.certFile}"\n  cacertfile = "${certs.caFile}"\n` +
+        `  verify_peer = true\n  fail_if_no_peer_cert = true\n}\n`,
+    );
+    const b = broker(["start", "--conf", f]);
+    try {
+      await waitForListening(port);
+      const pub = (cert: string, key: string) =>
+        run("mosquitto_pub", [
+          ...["-h", "127.0.0.1", "-p", String(tlsPort), "--cafile", certs.caFile, "-t", "t", "-m", "x"],
+          ...["--cert", cert, "--key", key],
+        ]).done;
+      assert.equal((await pub(certs.clientCertFile, certs.clientKeyFile)).code, 0);
+      assert.notEqual(
+        (await pub(certs.expiredClientCertFile, certs.expiredClientKeyFile)).code,
+        0,
+        "expired",
+      );
+      assert.notEqual((await pub(other.clientCertFile, other.clientKeyFile)).code, 0, "another CA");
+      assert.equal((await pub(certs.clientCertFile, certs.clientKeyFile)).code, 0, "still serving");
+    } finally {
+      b.kill();
+      await b.done;
+    }
+  });
+
   test("an unknown flag is an error that names it", async () => {
     const r = await broker(["start", "--bogus"]).done;
     assert.equal(r.code, 2);

@@ -15,10 +15,46 @@ export interface TestCerts {
   /** The server key encrypted with the passphrase "secret". */
   encryptedKeyFile: string;
   pem(path: string): string;
+  /** Signed by the CA, expired since 2020. */
+  expiredClientCertFile: string;
+  expiredClientKeyFile: string;
 }
 
 function openssl(dir: string, args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+}
+
+/** A client certificate of the same CA that expired in 2020 (`openssl ca` sets past dates). */
+function _expiredClient(dir: string, ec: string[]): void {
+  writeFileSync(
+    join(dir, "ca.cnf"),
+    "[ca]\ndefault_ca = c\n[c]\ndatabase = index.txt\nnew_certs_dir = .\nserial = serial\n" +
+      "default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n",
+  );
+  writeFileSync(join(dir, "index.txt"), "");
+  writeFileSync(join(dir, "serial"), "01\n");
+  openssl(dir, ["req", ...ec, "-keyout", "expired.key", "-out", "expired.csr", "-subj", "/CN=device-old"]);
+  openssl(dir, [
+    "ca",
+    "-batch",
+    "-config",
+    "ca.cnf",
+    "-cert",
+    "ca.pem",
+    "-keyfile",
+    "ca.key",
+    "-in",
+    "expired.csr",
+    "-out",
+    "expired.pem",
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20200102000000Z",
+    "-extfile",
+    "client.ext",
+    "-notext",
+  ]);
 }
 
 /** Generates fresh certificates in a temporary directory (EC P-256: quick to make and to handshake). */
@@ -65,6 +101,7 @@ export function makeTestCerts(): TestCerts {
     ]);
   }
   openssl(dir, ["pkey", "-in", "server.key", "-aes256", "-passout", "pass:secret", "-out", "server.enc.key"]);
+  _expiredClient(dir, ec);
   return {
     dir,
     encryptedKeyFile: join(dir, "server.enc.key"),
@@ -73,6 +110,8 @@ export function makeTestCerts(): TestCerts {
     keyFile: join(dir, "server.key"),
     clientCertFile: join(dir, "client.pem"),
     clientKeyFile: join(dir, "client.key"),
+    expiredClientCertFile: join(dir, "expired.pem"),
+    expiredClientKeyFile: join(dir, "expired.key"),
     pem: (p) => readFileSync(p, "utf8"),
   };
 }
