@@ -7,6 +7,9 @@
  * MQTT, so a stunnel client on the load generator's core wraps its connections in TLS (the same
  * stunnel for both brokers; its CPU counts against the load generator, not the broker).
  *
+ * --ws runs them over each broker's WebSocket listener: scripts/ws_proxy.ts, on the load generator's
+ * core, carries mqttload's TCP connections over WebSockets (the proxy's CPU counts against the load).
+ *
  * The broker runs on core 0, the load generator on core 1 (taskset). The load generator is
  * ../shared/tools/mqttload (C; built into .bench/) when present, otherwise scripts/bench_load.ts.
  * Only 127.0.0.1 is used. Prints a Markdown table; writes it to .bench/results.md too.
@@ -26,9 +29,11 @@ const { values: opt } = parseArgs({
     scenarios: { type: "string", default: "a,b,c,d,e,f" },
     out: { type: "string" },
     tls: { type: "boolean", default: false },
+    ws: { type: "boolean", default: false },
   },
 });
 const TLS = opt.tls === true;
+const WS = opt.ws === true;
 const REPS = Number(opt.reps);
 const DURATION = Number(opt.duration);
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -114,27 +119,29 @@ function brokers(certs: TestCerts | null): BrokerRun[] {
   const tlsMosq = certs === null
     ? ""
     : `listener 18831 127.0.0.1\ncertfile ${certs.certFile}\nkeyfile ${certs.keyFile}\n`;
+  const wsMosq = WS ? "listener 18833 127.0.0.1\nprotocol websockets\n" : "";
   writeFileSync(
     mosqConf,
-    `listener 18830 127.0.0.1\n${tlsMosq}allow_anonymous true\npersistence false\nlog_dest none\n`,
+    `listener 18830 127.0.0.1\n${tlsMosq}${wsMosq}allow_anonymous true\npersistence false\nlog_dest none\n`,
   );
   const tlsOurs = certs === null
     ? ""
     : `listeners.ssl {\n  bind = "127.0.0.1:18841"\n  keyfile = "${certs.keyFile}"\n  certfile = "${certs.certFile}"\n}\n`;
-  writeFileSync(ourConf, `listeners.tcp.bind = "127.0.0.1:18840"\n${tlsOurs}`);
+  const wsOurs = WS ? 'listeners.ws.bind = "127.0.0.1:18843/mqtt"\n' : "";
+  writeFileSync(ourConf, `listeners.tcp.bind = "127.0.0.1:18840"\n${tlsOurs}${wsOurs}`);
   const mosq = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
   const tls = certs !== null;
   return [
     {
       name: "Mosquitto",
       port: tls ? 18831 : 18830,
-      loadPort: tls ? 18832 : 18830,
+      loadPort: tls ? 18832 : WS ? 18834 : 18830,
       cmd: `${mosq} -c ${mosqConf}`,
     },
     {
       name: "this broker",
       port: tls ? 18841 : 18840,
-      loadPort: tls ? 18842 : 18840,
+      loadPort: tls ? 18842 : WS ? 18844 : 18840,
       cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${ourConf}`,
     },
   ];
@@ -283,11 +290,19 @@ function row(s: string, name: string, rs: Result[], base: Result[] | null): stri
   } | ${Number.isFinite(ratio) ? ratio.toFixed(2) + "x" : ""}${note} |`;
 }
 
+/** The TCP-to-WebSocket proxy for --ws, on the load generator's core. */
+function startWsProxy(): ChildProcess {
+  const routes = ["18834=ws://127.0.0.1:18833/mqtt", "18844=ws://127.0.0.1:18843/mqtt"];
+  return spawn("taskset", ["-c", "1", process.execPath, `${ROOT}scripts/ws_proxy.ts`, ...routes], {
+    stdio: "ignore",
+  });
+}
+
 async function main(): Promise<void> {
   execFileSync("bash", [`${ROOT}scripts/install_test_deps.sh`, "--bench"], { stdio: "inherit" });
   const gen = loadGenerator();
   const list = brokers(TLS ? readableCerts() : null);
-  const stunnel = TLS ? startStunnel(list) : null;
+  const stunnel = TLS ? startStunnel(list) : WS ? startWsProxy() : null;
   const scen = opt.scenarios!.split(",");
   const results = new Map<string, Result[]>();
   for (const s of scen) {
@@ -317,7 +332,11 @@ async function main(): Promise<void> {
       gen.length === 1 ? "mqttload" : "bench_load.ts"
     }) to core 1; ` +
     `64-byte payloads, ${DURATION} s windows, median of ${REPS}${
-      TLS ? "; over TLS (TLS 1.3, EC P-256 certificate; stunnel client on the load core)" : ""
+      TLS
+        ? "; over TLS (TLS 1.3, EC P-256 certificate; stunnel client on the load core)"
+        : WS
+        ? "; over WebSocket (scripts/ws_proxy.ts on the load core carries mqttload's TCP connections)"
+        : ""
     }. This broker: Bun ${process.versions.bun ?? "-"} running src/main.ts; Mosquitto ${
       execFileSync("bash", ["-c", "mosquitto -h | head -1 | awk '{print $3}'"], { encoding: "utf8" }).trim()
     }.`,
@@ -333,7 +352,8 @@ async function main(): Promise<void> {
   }
   stunnel?.kill();
   const table = lines.join("\n");
-  writeFileSync(`${ROOT}${opt.out ?? (TLS ? ".bench/results-tls.md" : ".bench/results.md")}`, table + "\n");
+  const out = opt.out ?? (TLS ? ".bench/results-tls.md" : WS ? ".bench/results-ws.md" : ".bench/results.md");
+  writeFileSync(`${ROOT}${out}`, table + "\n");
   console.log(table);
 }
 
