@@ -132,12 +132,12 @@ function _root(tree: unknown, file: string): Record<string, unknown> {
 
 /**
  * `listeners.ssl.edge { ... }` alone declares the listener "edge", not also an unnamed one on the
- * default port: a listener section with named children and no keys of its own is not opened itself.
+ * default port: an SSL/WS/WSS section with named children and no keys of its own is not opened itself.
  */
 function _namedOnly(tree: Record<string, unknown>): void {
   const listeners = tree.listeners;
   if (listeners === null || typeof listeners !== "object") return;
-  for (const kind of ["tcp", "ssl", "ws", "wss"]) {
+  for (const kind of ["ssl", "ws", "wss"]) { // the unnamed TCP listener is always there, as in NanoMQ
     const l = (listeners as Record<string, unknown>)[kind];
     if (l === null || typeof l !== "object" || Array.isArray(l)) continue;
     const values = Object.values(l);
