@@ -28,7 +28,7 @@ export interface Settings {
 }
 
 /** The configuration file to use: --conf, else $NANOMQ_CONF_PATH, else /etc/nanomq.conf if present. */
-export function confPath(rt: Runtime, flags: StartFlags): string | null {
+function _confPath(rt: Runtime, flags: StartFlags): string | null {
   return flags.conf ?? rt.env.NANOMQ_CONF_PATH ?? (rt.fileExists(DEFAULT_CONF) ? DEFAULT_CONF : null);
 }
 
@@ -36,7 +36,7 @@ export function confPath(rt: Runtime, flags: StartFlags): string | null {
 export async function loadSettings(
   rt: Runtime,
   flags: StartFlags,
-  conf = confPath(rt, flags),
+  conf = _confPath(rt, flags),
 ): Promise<Settings> {
   const { edits, notices } = flagEdits(flags);
   const loaded = await loadConfig({ file: conf, read: rt.readTextFile, env: rt.env, edits });

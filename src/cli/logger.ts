@@ -26,11 +26,6 @@ export interface BrokerLogger extends Logger {
   close(): void;
 }
 
-/** True when `s` is one of NanoMQ's log levels. */
-export function isLogLevel(s: string): s is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(s);
-}
-
 /** The log settings of a configuration (`log { }`). */
 export function logSettings(cfg: Config): LogSettings {
   const l = cfg.log;

@@ -8,7 +8,7 @@ export function closestKey(key: string, known: readonly string[]): string | null
   for (const k of known) {
     const kk = k.toLowerCase();
     // a truncated key ("max_mqueue" for "max_mqueue_len") counts as one edit
-    const d = lk.length >= 4 && (kk.startsWith(lk) || lk.startsWith(kk)) ? 1 : editDistance(lk, kk);
+    const d = lk.length >= 4 && (kk.startsWith(lk) || lk.startsWith(kk)) ? 1 : _editDistance(lk, kk);
     if (d < bestD) {
       bestD = d;
       best = k;
@@ -18,7 +18,7 @@ export function closestKey(key: string, known: readonly string[]): string | null
 }
 
 /** Levenshtein distance. */
-export function editDistance(a: string, b: string): number {
+function _editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];

@@ -1,7 +1,6 @@
 /** Files, processes and the environment, for the cli: the same code under Bun, Node.js and Deno. */
 import { spawn } from "node:child_process";
 import {
-  appendFileSync,
   closeSync,
   existsSync,
   fstatSync,
@@ -30,8 +29,6 @@ export interface OsServices {
   readonly pid: number;
   /** Writes the whole file, creating its directory. */
   writeTextFile(path: string, text: string): Promise<void>;
-  /** Appends, creating the file and its directory. */
-  appendTextFile(path: string, text: string): void;
   openAppend(path: string): AppendFile;
   renameFile(from: string, to: string): void;
   /** Removes a file; no error when it is absent. */
@@ -64,10 +61,6 @@ export function createOsServices(): OsServices {
     async writeTextFile(path, text) {
       mkdirSync(dirname(path), { recursive: true });
       await writeFile(path, text);
-    },
-    appendTextFile(path, text) {
-      mkdirSync(dirname(path), { recursive: true });
-      appendFileSync(path, text);
     },
     openAppend(path) {
       mkdirSync(dirname(path), { recursive: true });

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseHmqAcl } from "../../src/auth/acl_rules.ts";
 import { createAuth } from "../../src/auth/create_auth.ts";
-import { TestBroker } from "../helpers/mem_client.ts";
+import { createBroker } from "../../src/broker/broker.ts";
+import { MemClient, TestBroker } from "../helpers/mem_client.ts";
 
 const RULES = parseHmqAcl("allow clientid * pubsub open/#\ndeny clientid * pubsub #\n", "acl.conf");
 
@@ -45,6 +46,26 @@ describe("access control in the broker", () => {
     pub.publish("closed/x", "no", 0);
     assert.equal(pub.take("disconnect").reasonCode, 0x87);
     assert.ok(pub.closed);
+  });
+
+  test("a repeated denial of the same topic is counted each time and logged once", () => {
+    const lines: string[] = [];
+    const log = { error: () => {}, info: () => {}, debug: () => {}, warn: (m: string) => lines.push(m) };
+    const broker = createBroker({}, { now: () => 0, log });
+    broker.setAuth(
+      createAuth({
+        allowAnonymous: true,
+        passwords: {},
+        rules: RULES,
+        noMatch: "allow",
+        denyAction: "ignore",
+      }),
+    );
+    const pub = new MemClient(broker, 4);
+    pub.connect("pub");
+    for (let i = 0; i < 3; i++) pub.publish("closed/x", "no");
+    assert.equal(broker.metrics.aclDenied, 3);
+    assert.deepEqual(lines, ['Not authorized to publish to "closed/x" (acl.conf:2)']);
   });
 
   test("setAuth(null) on reload lifts the restrictions, also for a topic whose answer was cached", () => {

@@ -178,6 +178,10 @@ describe("loadConfig", () => {
       r.warnings.join("\n"),
     );
     assert.ok(r.warnings.some((w) => w.startsWith("w.conf:4: auht is not a known key (did you mean auth?)")));
+    const logTo = await parseConfig("log.to = [console, syslog]\n", "l.conf");
+    assert.deepEqual(logTo.warnings, [
+      'l.conf:1: log.to "syslog" is not supported; logging to console and file only',
+    ]);
   });
 
   test("the same schema loads from .json and .yaml, with lines in errors", async () => {

@@ -1,10 +1,8 @@
-import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import mqttPacket from "mqtt-packet";
-import mqtt from "mqtt";
 import { PACKETS } from "../fixtures/packets.ts";
 import { type LiveBroker, RUNTIMES, startLiveBroker, waitFor } from "../helpers/live_broker.ts";
 import { RawClient } from "../helpers/raw_client.ts";
+import { assertStillServed, floodStalledSubscriber } from "../helpers/flood.ts";
 
 const BOUND = 100;
 
@@ -21,43 +19,11 @@ for (const [name, runtime] of RUNTIMES) {
       await waitFor(() => slow.packets.length === 2, "CONNACK and SUBACK");
       slow.socket.pause();
 
-      const pub = await RawClient.open(lb.port, 4);
-      pub.write(PACKETS.connectV4P1);
-
-      const one = mqttPacket.generate({
-        cmd: "publish",
-        topic: "flood",
-        payload: Buffer.alloc(1024, 0x61),
-        qos: 0,
-        retain: false,
-        dup: false,
-      });
-      const N = 40_000; // 40 MB: far more than the socket buffers between the broker and the stalled client
-      const batch = Buffer.concat(Array.from({ length: 100 }, () => one));
-      for (let i = 0; i < N / 100; i++) {
-        if (!pub.socket.write(batch)) await new Promise((r) => pub.socket.once("drain", r));
-      }
-      await waitFor(
-        () => lb.broker.metrics.messagesReceived >= N,
-        "the broker to read every PUBLISH",
-        30_000,
-      );
-      assert.ok(lb.broker.stats().queued <= BOUND, `queued ${lb.broker.stats().queued} > ${BOUND}`);
-      assert.ok(
-        lb.broker.metrics.droppedQueueFull > N / 2,
-        `dropped only ${lb.broker.metrics.droppedQueueFull}`,
-      );
-
+      // 40 MB: far more than the socket buffers between the broker and the stalled client
+      await floodStalledSubscriber(lb, "flood", 40_000, BOUND);
       // The broker still serves everyone else while that client is stalled.
-      const other = await mqtt.connectAsync(lb.url, { reconnectPeriod: 0 });
-      let got = "";
-      other.on("message", (_t, p) => (got = p.toString()));
-      await other.subscribeAsync("ok", { qos: 1 });
-      await other.publishAsync("ok", "served", { qos: 1 });
-      await waitFor(() => got === "served", "the other client's message");
-      other.end(true);
+      await assertStillServed(lb.url);
       slow.socket.destroy();
-      pub.socket.destroy();
     });
   });
 }

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import mqttPacket, { type Packet } from "mqtt-packet";
-import mqtt from "mqtt";
 import WebSocket from "ws";
 import { PACKETS } from "../fixtures/packets.ts";
 import { type LiveBroker, startLiveBroker, waitFor } from "../helpers/live_broker.ts";
-import { RawClient } from "../helpers/raw_client.ts";
+import { assertStillServed, floodStalledSubscriber } from "../helpers/flood.ts";
 
 const BOUND = 100;
 
@@ -67,36 +66,8 @@ describe("MQTT over WebSocket: framing and backpressure", () => {
     slow.ws.send(gen({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "wsflood", qos: 0 }] }));
     await waitFor(() => slow.packets.length === 2, "CONNACK and SUBACK");
     slow.ws.pause();
-    const pub = await RawClient.open(lb.port, 4);
-    pub.write(PACKETS.connectV4P1);
-    const one = gen({
-      cmd: "publish",
-      topic: "wsflood",
-      payload: Buffer.alloc(1024, 0x61),
-      qos: 0,
-      retain: false,
-      dup: false,
-    });
-    const batch = Buffer.concat(Array.from({ length: 100 }, () => one));
-    const before = lb.broker.metrics.messagesReceived;
-    const N = 40_000;
-    for (let i = 0; i < N / 100; i++) {
-      if (!pub.socket.write(batch)) await new Promise((r) => pub.socket.once("drain", r));
-    }
-    await waitFor(() => lb.broker.metrics.messagesReceived - before >= N, "every PUBLISH read", 30_000);
-    assert.ok(lb.broker.stats().queued <= BOUND, `queued ${lb.broker.stats().queued} > ${BOUND}`);
-    assert.ok(
-      lb.broker.metrics.droppedQueueFull > N / 2,
-      `dropped only ${lb.broker.metrics.droppedQueueFull}`,
-    );
-    const other = await mqtt.connectAsync(`ws://127.0.0.1:${lb.wsPort}/mqtt`, { reconnectPeriod: 0 });
-    let got = "";
-    other.on("message", (_t, p) => (got = p.toString()));
-    await other.subscribeAsync("ok", { qos: 1 });
-    await other.publishAsync("ok", "served", { qos: 1 });
-    await waitFor(() => got === "served", "the other client's message");
-    other.end(true);
+    await floodStalledSubscriber(lb, "wsflood", 40_000, BOUND);
+    await assertStillServed(`ws://127.0.0.1:${lb.wsPort}/mqtt`);
     slow.ws.terminate();
-    pub.socket.destroy();
   });
 });
