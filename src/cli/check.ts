@@ -27,7 +27,8 @@ export async function checkCommand(args: string[], rt: Runtime, io: CliIo): Prom
     for (const n of st.notices) io.err(`warning: ${n}\n`);
     for (const w of st.loaded.warnings) io.err(`warning: ${w}\n`);
     io.out(`${JSON.stringify(st.loaded.config, _hide, 2)}\n`);
-    io.err(`${st.loaded.source}: OK (${st.loaded.warnings.length + st.notices.length} warnings)\n`);
+    const n = st.loaded.warnings.length + st.notices.length;
+    io.err(`${st.loaded.source}: OK (${n} warning${n === 1 ? "" : "s"})\n`);
     return 0;
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;

@@ -1,5 +1,6 @@
 /** Command dispatch: start, stop, restart, reload, check, passwd, --help, --version. */
 import pkg from "../../package.json" with { type: "json" };
+import { BUILD_TARGET } from "../build_target.ts";
 import { ConfigError } from "../config/config_error.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { CHECK_USAGE, checkCommand } from "./check.ts";
@@ -53,7 +54,7 @@ export async function runCli(argv: string[], rt: Runtime, io: CliIo): Promise<nu
         return cmd === undefined ? 2 : 0;
       case "-v":
       case "--version":
-        io.out(`broker ${pkg.version} (${rt.name} ${rt.version})\n`);
+        io.out(`broker ${pkg.version} ${BUILD_TARGET} (${rt.name} ${rt.version})\n`);
         return 0;
       case "start":
         return await startCommand(rest, rt, io);

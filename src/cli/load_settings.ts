@@ -41,6 +41,7 @@ export async function loadSettings(
   const { edits, notices } = flagEdits(flags);
   const loaded = await loadConfig({ file: conf, read: rt.readTextFile, env: rt.env, edits });
   const cfg = loaded.config;
+  _checkRuntime(rt, cfg, loaded.source);
   return {
     loaded,
     conf,
@@ -60,6 +61,22 @@ export function brokerOptions(m: Config["mqtt"]): BrokerOptions {
     maxKeepalive: m.max_keepalive,
     topicAliasMaximum: m.max_topic_alias,
   };
+}
+
+/**
+ * A configured feature that this runtime cannot provide stops the start: running without the
+ * persistence the file asks for would lose messages silently.
+ */
+function _checkRuntime(rt: Runtime, cfg: Config, source: string): void {
+  const missing = cfg.sqlite?.enable === true ? rt.sqliteMissing() : null;
+  if (missing === null) return;
+  throw new ConfigError(
+    source,
+    0,
+    "sqlite",
+    `persistence needs SQLite, and ${missing}. Run a broker-linux-* binary or a newer Node.js, ` +
+      "or remove the sqlite { } section (or set sqlite.enable = false) to run without persistence",
+  );
 }
 
 async function _auth(rt: Runtime, cfg: Config, source: string): Promise<AuthSettings> {

@@ -22,10 +22,10 @@ function conf(name: string, text: string): string {
 }
 
 describe("broker command line", () => {
-  test("--version prints the version and the runtime", async () => {
+  test("--version prints the version, the build target (source, when not built) and the runtime", async () => {
     const r = await broker(["--version"]).done;
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^broker \d+\.\d+\.\d+ \((bun|node|deno) /);
+    assert.match(r.stdout, /^broker \d+\.\d+\.\d+ source \((bun|node|deno) \d+\.\d+\.\d+\)\n$/);
   });
 
   test("a bad value names the file, line and key, and the broker does not start", async () => {
