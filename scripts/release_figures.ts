@@ -59,7 +59,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, "no-xz": { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: { runs: { type: "string", default: "5" }, "no-xz": { type: "boolean" } },
+  });
   const runs = Number(values.runs);
   const rows = [...artifacts(), {
     target: "bundle on this host's Node.js",
@@ -71,7 +73,9 @@ async function main(): Promise<void> {
   console.log("|---|---:|---:|---:|---:|");
   let port = 21_883;
   for (const a of rows) {
-    const file = a.target.startsWith("bundle") ? null : `dist/broker-${a.target}${a.target === "armv7" ? ".mjs" : ""}`;
+    const file = a.target.startsWith("bundle")
+      ? null
+      : `dist/broker-${a.target}${a.target === "armv7" ? ".mjs" : ""}`;
     const size = file === null ? "" : `${mb(statSync(file).size)} MB`;
     const xz = file === null || values["no-xz"] === true
       ? ""
