@@ -38,7 +38,7 @@ interface BunBuild {
 }
 
 /** Bun compile target per artifact; null is the Node bundle. */
-export const TARGETS: Record<string, string | null> = {
+const TARGETS: Record<string, string | null> = {
   "linux-x86_64": "bun-linux-x64",
   "linux-aarch64": "bun-linux-arm64",
   "linux-x86_64-musl": "bun-linux-x64-musl",

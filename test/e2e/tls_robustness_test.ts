@@ -61,7 +61,8 @@ for (const [name, runtime] of RUNTIMES) {
       await waitFor(stalled.closed, "the stalled handshake to be closed", 15_000);
     });
 
-    // Bun's node:tls emulation leaves such a socket open (Bun.listen, what runs under Bun, closes it)
+    // Bun's node:tls emulation leaves such a socket open (Bun.listen, what runs under Bun, closes it);
+    // real Node.js closes it: test/release/release_test.ts checks that on the bundle
     const emulated = name === "node:net" && createRuntime().name === "bun";
     test(
       "plain MQTT sent to the TLS port is closed; the listener keeps serving",

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
+  createReadStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -15,8 +16,10 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import { run } from "../helpers/run.ts";
 import { DIST } from "./artifacts.ts";
@@ -196,6 +199,35 @@ describe("install.sh and the systemd unit", () => {
       sha(join(p.root, "usr/local/lib/broker/broker-armv7.mjs")),
       sha(join(DIST, "broker-armv7.mjs")),
     );
+  });
+
+  test("--from URL downloads the release files (curl) and checks them", async () => {
+    const server = createServer((req, res) => {
+      const file = join(DIST, basename(req.url ?? ""));
+      if (!existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200);
+      createReadStream(file).pipe(res);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const p = await install([
+        "--from",
+        `http://127.0.0.1:${port}/release`,
+        "--arch",
+        "aarch64",
+        "--libc",
+        "glibc",
+      ]);
+      assert.equal(p.code, 0, p.out);
+      assert.equal(sha(join(p.root, "usr/local/bin/broker")), sha(join(DIST, "broker-linux-aarch64")));
+      assert.match(
+        readFileSync(join(p.root, "etc/systemd/system/broker.service"), "utf8"),
+        /^ExecStart=\/usr\/local\/bin/m,
+      );
+    } finally {
+      server.close();
+    }
   });
 
   test("a file that does not match SHA256SUMS installs nothing; an unknown architecture is refused", async () => {
