@@ -71,7 +71,7 @@ describe("broker command line", () => {
       );
       const b = broker(["start", "--conf", f]);
       await waitForListening(port);
-      const pub = ["-h", "127.0.0.1", "-p", String(tlsPort), "--cafile", certs.caFile, "-t", "t", "-m", "x"];
+      const pub = [...certs.mosquittoTls(tlsPort), "-t", "t", "-m", "x"];
       const anonymous = await run("mosquitto_pub", pub).done;
       const withCert = await run("mosquitto_pub", [
         ...pub,
@@ -104,7 +104,8 @@ describe("broker command line", () => {
       await waitForListening(port);
       const pub = (cert: string, key: string) =>
         run("mosquitto_pub", [
-          ...["-h", "127.0.0.1", "-p", String(tlsPort), "--cafile", certs.caFile, "-t", "t", "-m", "x"],
+          ...certs.mosquittoTls(tlsPort),
+          ...["-t", "t", "-m", "x"],
           ...["--cert", cert, "--key", key],
         ]).done;
       assert.equal((await pub(certs.clientCertFile, certs.clientKeyFile)).code, 0);
@@ -206,7 +207,7 @@ describe("use_cn_as_username", () => {
     );
     const b = broker(["start", "--conf", f]);
     try {
-      const tls = ["-h", "127.0.0.1", "-p", String(tlsPort), "--cafile", certs.caFile];
+      const tls = certs.mosquittoTls(tlsPort);
       const withCert = [...tls, "--cert", certs.clientCertFile, "--key", certs.clientKeyFile];
       for (let i = 0; i < 300; i++) {
         if (

@@ -35,19 +35,7 @@ for (const [name, runtime] of RUNTIMES) {
     });
     after(async () => await lb.stop());
     const goodClient = () =>
-      run("mosquitto_pub", [
-        "-h",
-        "127.0.0.1",
-        "-p",
-        String(lb.tlsPort),
-        "--cafile",
-        certs.caFile,
-        "-t",
-        "t",
-        "-m",
-        "x",
-      ])
-        .done;
+      run("mosquitto_pub", [...certs.mosquittoTls(lb.tlsPort), "-t", "t", "-m", "x"]).done;
 
     test("a stalled handshake does not delay a good client and is closed after the timeout", async () => {
       const stalled = await rawTo(lb.tlsPort); // says nothing: a slowloris

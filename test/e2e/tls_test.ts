@@ -21,7 +21,7 @@ for (const [name, runtime] of RUNTIMES) {
     after(async () => await lb.stop());
 
     test("mosquitto_sub and mosquitto_pub exchange QoS 1 messages over TLS", async () => {
-      const tls = ["-h", "127.0.0.1", "-p", String(lb.tlsPort), "--cafile", certs.caFile];
+      const tls = certs.mosquittoTls(lb.tlsPort);
       const sub = run("mosquitto_sub", [...tls, "-t", "tls/#", "-q", "1", "-C", "2", "-v", "-W", "10"]);
       await waitFor(() => lb.broker.stats().subscriptions > 0, "the subscription");
       for (const m of ["one", "two"]) {
@@ -57,9 +57,7 @@ for (const [name, runtime] of RUNTIMES) {
       key: certs.pem(certs.encryptedKeyFile),
       passphrase: "secret",
     });
-    const r = await run("mosquitto_pub", [
-      ...["-h", "127.0.0.1", "-p", String(lb.tlsPort), "--cafile", certs.caFile, "-t", "k", "-m", "x"],
-    ]).done;
+    const r = await run("mosquitto_pub", [...certs.mosquittoTls(lb.tlsPort), "-t", "k", "-m", "x"]).done;
     await lb.stop();
     assert.equal(r.code, 0, r.stderr);
   });
@@ -70,18 +68,7 @@ for (const [name, runtime] of RUNTIMES) {
     after(async () => await lb.stop());
 
     test("a client with a certificate from the CA is served; one without is refused", async () => {
-      const base = [
-        "-h",
-        "127.0.0.1",
-        "-p",
-        String(lb.tlsPort),
-        "--cafile",
-        certs.caFile,
-        "-t",
-        "c",
-        "-m",
-        "x",
-      ];
+      const base = [...certs.mosquittoTls(lb.tlsPort), "-t", "c", "-m", "x"];
       const denied = await run("mosquitto_pub", base).done;
       assert.notEqual(denied.code, 0, "no client certificate must fail the handshake");
       const ok = await run("mosquitto_pub", [

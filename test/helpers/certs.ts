@@ -18,6 +18,8 @@ export interface TestCerts {
   /** Signed by the CA, expired since 2020. */
   expiredClientCertFile: string;
   expiredClientKeyFile: string;
+  /** mosquitto_pub/sub arguments for a TLS connection to 127.0.0.1:`port` that trusts the CA. */
+  mosquittoTls(port: number): string[];
 }
 
 function openssl(dir: string, args: string[]): void {
@@ -113,5 +115,6 @@ export function makeTestCerts(): TestCerts {
     expiredClientCertFile: join(dir, "expired.pem"),
     expiredClientKeyFile: join(dir, "expired.key"),
     pem: (p) => readFileSync(p, "utf8"),
+    mosquittoTls: (port) => ["-h", "127.0.0.1", "-p", String(port), "--cafile", join(dir, "ca.pem")],
   };
 }

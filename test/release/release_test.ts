@@ -3,7 +3,7 @@
  * configuration file, a QoS 1 round trip through it from the host, and `broker stop`.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,12 +25,12 @@ function cli(a: Artifact, args: string[], env: Record<string, string> = {}) {
 
 /** A fresh folder with a configuration file listening on a free port, and its pid file. */
 async function setup(
-  extra = "",
+  extra: (dir: string) => string = () => "",
 ): Promise<{ conf: string; port: number; env: Record<string, string>; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), "broker-release-"));
   const port = await freePort();
   const conf = join(dir, "nanomq.conf");
-  writeFileSync(conf, `listeners.tcp.bind = "127.0.0.1:${port}"\nlog.level = info\n${extra}`);
+  writeFileSync(conf, `listeners.tcp.bind = "127.0.0.1:${port}"\nlog.level = info\n${extra(dir)}`);
   return { conf, port, dir, env: { NANOMQ_PID_FILE: join(dir, "nanomq.pid") } };
 }
 
@@ -96,7 +96,7 @@ describe("release artifacts", () => {
 
   test("armv7 on Node.js 18: a sqlite { } section is refused at start with the reason", async () => {
     const arm = all.find((a) => a.target === "armv7")!;
-    const { conf } = await setup("sqlite {\n  disk_cache_size = 1000\n}\n");
+    const { conf } = await setup(() => "sqlite {\n  disk_cache_size = 1000\n}\n");
     const r = await cli(arm, ["start", "--conf", conf]).done;
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /sqlite: persistence needs SQLite, and Node\.js 18\.\d+\.\d+ has no node:sqlite/);
@@ -105,11 +105,7 @@ describe("release artifacts", () => {
 
   test("linux-x86_64: start -d detaches, logs to log.dir, and stop ends it", async () => {
     const x64 = all.find((a) => a.target === "linux-x86_64")!;
-    const { conf, port, env, dir } = await setup();
-    writeFileSync(
-      conf,
-      `listeners.tcp.bind = "127.0.0.1:${port}"\nlog { to = [file], dir = "${dir}", level = info }\n`,
-    );
+    const { conf, port, env, dir } = await setup((d) => `log { to = [file], dir = "${d}" }\n`);
     const started = await cli(x64, ["start", "-d", "--conf", conf], env).done;
     assert.equal(started.code, 0, started.stderr);
     assert.match(started.stderr, /broker started in the background \(pid \d+/);
@@ -120,13 +116,21 @@ describe("release artifacts", () => {
     assert.match(readFileSync(join(dir, "nanomq.log"), "utf8"), /\[release-pub\] Connected from/);
   });
 
+  test("the armv7 launcher finds its bundle through a symlink (/usr/bin/broker on OpenWrt); NODE picks the Node.js", async () => {
+    const link = join(mkdtempSync(join(tmpdir(), "broker-link-")), "broker");
+    symlinkSync(join(DIST, "broker-armv7"), link);
+    const r = await run(link, ["--version"], EMULATED_MS, { NODE: "node" }).done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^broker ${pkg.version} armv7 \\(node \\d+\\.\\d+\\.\\d+\\)$`, "m"));
+  });
+
   test("the armv7 bundle on this host's Node.js: plain MQTT sent to its TLS port is closed", async () => {
     const arm = all.find((a) => a.target === "armv7")!;
     const certs = makeTestCerts();
     const tlsPort = await freePort();
-    const { conf, port, env } = await setup(
+    const { conf, port, env } = await setup(() =>
       `listeners.ssl {\n  bind = "127.0.0.1:${tlsPort}"\n  keyfile = "${certs.keyFile}"\n` +
-        `  certfile = "${certs.certFile}"\n}\n`,
+      `  certfile = "${certs.certFile}"\n}\n`
     );
     const hostNode = { ...arm, env: { NODE: "node" } };
     const broker = cli(hostNode, ["start", "--conf", conf], env);
