@@ -13,6 +13,7 @@ import {
 import { writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import process from "node:process";
+import { openSqlite, type SqliteDatabase, sqliteMissing } from "./sqlite.ts";
 
 /** A file opened for appending log lines. */
 export interface AppendFile {
@@ -45,20 +46,8 @@ export interface OsServices {
   readSecret(): Promise<string>;
   /** Why this runtime cannot open an embedded SQLite database, or null when it can. */
   sqliteMissing(): string | null;
-}
-
-/** Bun has bun:sqlite and node:sqlite, Deno node:sqlite, Node.js node:sqlite from 22.13 (22.5 behind a flag). */
-function _sqliteMissing(): string | null {
-  const versions = process.versions as Record<string, string | undefined>;
-  if (versions.bun !== undefined) return null;
-  const builtin = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
-  try {
-    if (builtin?.("node:sqlite") !== undefined) return null;
-  } catch {
-    // an unknown builtin throws on some versions: same answer as undefined
-  }
-  const runtime = versions.deno !== undefined ? `Deno ${versions.deno}` : `Node.js ${process.versions.node}`;
-  return `${runtime} has no node:sqlite, which needs Node.js >= 22.13 (or >= 22.5 with --experimental-sqlite)`;
+  /** Opens (creating) an SQLite database file; throws what SQLite says about a bad file. */
+  openSqlite(path: string): SqliteDatabase;
 }
 
 /** The program and script this process runs, to start it again. */
@@ -92,7 +81,8 @@ export function createOsServices(): OsServices {
         close: () => closeSync(fd),
       };
     },
-    sqliteMissing: _sqliteMissing,
+    sqliteMissing,
+    openSqlite,
     renameFile: (from, to) => renameSync(from, to),
     removeFile: (path) => rmSync(path, { force: true }),
     fileExists: (path) => existsSync(path),

@@ -1,0 +1,323 @@
+/**
+ * The Store on an embedded SQLite database (bun:sqlite under Bun, node:sqlite elsewhere, opened by
+ * the runtime). WAL mode with synchronous=FULL: commit() returns once the transaction is in the
+ * log on disk. Writes between commits share one transaction, so a turn's work costs one fsync.
+ * Reference counts of messages live in memory, rebuilt from the tables by load().
+ */
+import type { SqliteDatabase, SqliteStatement, SqlValue } from "../runtime/sqlite.ts";
+import type {
+  LoadedSession,
+  Store,
+  StoreCounters,
+  StoredDelivery,
+  StoredMessage,
+  StoredSession,
+  StoredSubscription,
+  StoreSnapshot,
+} from "./store.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS messages(id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL,
+  qos INTEGER NOT NULL, retain INTEGER NOT NULL, props BLOB, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions(client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, will_msg INTEGER, will_at INTEGER);
+CREATE TABLE IF NOT EXISTS subscriptions(client_id TEXT, filter TEXT, qos INTEGER, no_local INTEGER,
+  rap INTEGER, rh INTEGER, sub_id INTEGER, PRIMARY KEY(client_id, filter)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue(client_id TEXT, seq INTEGER, msg_id INTEGER, qos INTEGER,
+  retain INTEGER, sub_ids TEXT, PRIMARY KEY(client_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inflight(client_id TEXT, packet_id INTEGER, state INTEGER, msg_id INTEGER,
+  qos INTEGER, retain INTEGER, sub_ids TEXT, PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rx_qos2(client_id TEXT, packet_id INTEGER,
+  PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS retained(topic TEXT PRIMARY KEY, msg_id INTEGER) WITHOUT ROWID;
+`;
+
+const SQL = {
+  addMessage:
+    "INSERT INTO messages(topic, payload, qos, retain, props, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+  dropMessage: "DELETE FROM messages WHERE id = ?",
+  putSession: "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?)",
+  sessionWill: "SELECT will_msg FROM sessions WHERE client_id = ?",
+  putSub: "INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
+  deleteSub: "DELETE FROM subscriptions WHERE client_id = ? AND filter = ?",
+  queued: "SELECT msg_id FROM queue WHERE client_id = ? AND seq = ?",
+  enqueue: "INSERT OR REPLACE INTO queue VALUES (?, ?, ?, ?, ?, ?)",
+  dequeue: "DELETE FROM queue WHERE client_id = ? AND seq = ?",
+  inflightMsg: "SELECT msg_id FROM inflight WHERE client_id = ? AND packet_id = ?",
+  putInflight: "INSERT OR REPLACE INTO inflight VALUES (?, ?, ?, ?, ?, ?, ?)",
+  deleteInflight: "DELETE FROM inflight WHERE client_id = ? AND packet_id = ?",
+  putRx: "INSERT OR IGNORE INTO rx_qos2 VALUES (?, ?)",
+  deleteRx: "DELETE FROM rx_qos2 WHERE client_id = ? AND packet_id = ?",
+  retainedMsg: "SELECT msg_id FROM retained WHERE topic = ?",
+  setRetained: "INSERT OR REPLACE INTO retained VALUES (?, ?)",
+  deleteRetained: "DELETE FROM retained WHERE topic = ?",
+} as const;
+
+type Stmts = { [K in keyof typeof SQL]: SqliteStatement };
+
+/** Options of {@link createSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Most messages stored at once (`sqlite.disk_cache_size`); default unbounded. */
+  maxMessages?: number;
+}
+
+/** A Store on `db`, creating its tables when missing. */
+export function createSqliteStore(db: SqliteDatabase, opts: SqliteStoreOptions = {}): Store {
+  return new SqliteStore(db, opts.maxMessages ?? Infinity);
+}
+
+const _ids = (s: string): number[] => (s === "" ? [] : s.split(",").map(Number));
+const _delivery = (r: Record<string, SqlValue>): StoredDelivery => ({
+  msgId: Number(r.msg_id),
+  qos: Number(r.qos),
+  retain: r.retain === 1,
+  subIds: _ids(String(r.sub_ids)),
+});
+
+class SqliteStore implements Store {
+  private st: Stmts;
+  private refs = new Map<number, number>();
+  private open = false;
+  readonly counters: StoreCounters = { messages: 0, refused: 0 };
+
+  constructor(private readonly db: SqliteDatabase, private readonly max: number) {
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
+    db.exec(SCHEMA);
+    this.st = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
+  }
+
+  load(): StoreSnapshot {
+    this.commit();
+    const all = (sql: string) => this.db.prepare(sql).all();
+    const sessions = new Map<string, LoadedSession>();
+    for (const r of all("SELECT * FROM sessions")) {
+      const will = r.will_msg === null ? null : { msgId: Number(r.will_msg), at: Number(r.will_at) };
+      const s: LoadedSession = {
+        clientId: String(r.client_id),
+        expiryInterval: Number(r.expiry_interval),
+        expiresAt: Number(r.expires_at),
+        will,
+        subscriptions: [],
+        queue: [],
+        inflight: [],
+        rxQos2: [],
+      };
+      sessions.set(s.clientId, s);
+    }
+    for (const t of ["subscriptions", "queue", "inflight", "rx_qos2"]) {
+      this.db.exec(`DELETE FROM ${t} WHERE client_id NOT IN (SELECT client_id FROM sessions)`);
+    }
+    for (const r of all("SELECT * FROM subscriptions")) {
+      sessions.get(String(r.client_id))!.subscriptions.push({
+        filter: String(r.filter),
+        qos: Number(r.qos),
+        noLocal: r.no_local === 1,
+        rap: r.rap === 1,
+        rh: Number(r.rh),
+        subId: r.sub_id === null ? null : Number(r.sub_id),
+      });
+    }
+    for (const r of all("SELECT * FROM queue ORDER BY client_id, seq")) {
+      sessions.get(String(r.client_id))!.queue.push({ seq: Number(r.seq), delivery: _delivery(r) });
+    }
+    for (const r of all("SELECT * FROM inflight")) {
+      const state = Number(r.state) === 2 ? 2 : 1;
+      sessions.get(String(r.client_id))!.inflight.push({
+        packetId: Number(r.packet_id),
+        state,
+        delivery: _delivery(r),
+      });
+    }
+    for (const r of all("SELECT * FROM rx_qos2")) {
+      sessions.get(String(r.client_id))!.rxQos2.push(Number(r.packet_id));
+    }
+    const retained = all("SELECT * FROM retained").map((r) => ({
+      topic: String(r.topic),
+      msgId: Number(r.msg_id),
+    }));
+    return {
+      messages: this._loadMessages([...sessions.values()], retained),
+      sessions: [...sessions.values()],
+      retained,
+    };
+  }
+
+  /** Rebuilds the reference counts, deletes messages nothing refers to, and returns the rest. */
+  private _loadMessages(
+    sessions: LoadedSession[],
+    retained: { msgId: number }[],
+  ): Map<number, StoredMessage> {
+    this.refs.clear();
+    const ref = (id: number) => this.refs.set(id, (this.refs.get(id) ?? 0) + 1);
+    for (const s of sessions) {
+      if (s.will !== null) ref(s.will.msgId);
+      for (const q of s.queue) ref(q.delivery.msgId);
+      for (const f of s.inflight) ref(f.delivery.msgId);
+    }
+    for (const r of retained) ref(r.msgId);
+    const messages = new Map<number, StoredMessage>();
+    for (const r of this.db.prepare("SELECT * FROM messages").all()) {
+      const id = Number(r.id);
+      if (!this.refs.has(id)) {
+        this._write(this.st.dropMessage, id);
+        continue;
+      }
+      messages.set(id, {
+        topic: String(r.topic),
+        payload: r.payload as Uint8Array,
+        qos: Number(r.qos) as 0 | 1 | 2,
+        retain: r.retain === 1,
+        props: (r.props ?? null) as Uint8Array | null,
+        expiresAt: Number(r.expires_at),
+      });
+    }
+    this.commit();
+    this.counters.messages = messages.size;
+    return messages;
+  }
+
+  addMessage(m: StoredMessage): number {
+    if (this.counters.messages >= this.max) {
+      this.counters.refused++;
+      return -1;
+    }
+    const r = this._write(
+      this.st.addMessage,
+      m.topic,
+      m.payload,
+      m.qos,
+      m.retain ? 1 : 0,
+      m.props,
+      m.expiresAt,
+    );
+    const id = Number(r.lastInsertRowid);
+    this.refs.set(id, 0);
+    this.counters.messages++;
+    return id;
+  }
+
+  putSession(s: StoredSession): void {
+    const old = this._one(this.st.sessionWill, s.clientId, "will_msg");
+    this._write(
+      this.st.putSession,
+      s.clientId,
+      s.expiryInterval,
+      s.expiresAt,
+      s.will?.msgId ?? null,
+      s.will?.at ?? null,
+    );
+    if (s.will !== null) this._ref(s.will.msgId, 1);
+    if (old !== null) this._ref(old, -1);
+  }
+
+  deleteSession(clientId: string): void {
+    this.commitLater();
+    const ids = this.db.prepare(
+      "SELECT will_msg AS id FROM sessions WHERE client_id = ?1 AND will_msg IS NOT NULL " +
+        "UNION ALL SELECT msg_id FROM queue WHERE client_id = ?1 UNION ALL SELECT msg_id FROM inflight WHERE client_id = ?1",
+    ).all(clientId);
+    for (const t of ["sessions", "subscriptions", "queue", "inflight", "rx_qos2"]) {
+      this.db.prepare(`DELETE FROM ${t} WHERE client_id = ?`).run(clientId);
+    }
+    for (const r of ids) this._ref(Number(r.id), -1);
+  }
+
+  putSubscription(clientId: string, s: StoredSubscription): void {
+    this._write(this.st.putSub, clientId, s.filter, s.qos, s.noLocal ? 1 : 0, s.rap ? 1 : 0, s.rh, s.subId);
+  }
+
+  deleteSubscription(clientId: string, filter: string): void {
+    this._write(this.st.deleteSub, clientId, filter);
+  }
+
+  enqueue(clientId: string, seq: number, d: StoredDelivery): void {
+    const old = this._one(this.st.queued, clientId, seq, "msg_id");
+    this._write(this.st.enqueue, clientId, seq, d.msgId, d.qos, d.retain ? 1 : 0, d.subIds.join(","));
+    this._ref(d.msgId, 1);
+    if (old !== null) this._ref(old, -1);
+  }
+
+  dequeue(clientId: string, seq: number): void {
+    const old = this._one(this.st.queued, clientId, seq, "msg_id");
+    if (old === null) return;
+    this._write(this.st.dequeue, clientId, seq);
+    this._ref(old, -1);
+  }
+
+  putInflight(clientId: string, packetId: number, state: 1 | 2, d: StoredDelivery): void {
+    const old = this._one(this.st.inflightMsg, clientId, packetId, "msg_id");
+    const subIds = d.subIds.join(",");
+    this._write(this.st.putInflight, clientId, packetId, state, d.msgId, d.qos, d.retain ? 1 : 0, subIds);
+    this._ref(d.msgId, 1);
+    if (old !== null) this._ref(old, -1);
+  }
+
+  deleteInflight(clientId: string, packetId: number): void {
+    const old = this._one(this.st.inflightMsg, clientId, packetId, "msg_id");
+    if (old === null) return;
+    this._write(this.st.deleteInflight, clientId, packetId);
+    this._ref(old, -1);
+  }
+
+  putRxQos2(clientId: string, packetId: number): void {
+    this._write(this.st.putRx, clientId, packetId);
+  }
+
+  deleteRxQos2(clientId: string, packetId: number): void {
+    this._write(this.st.deleteRx, clientId, packetId);
+  }
+
+  setRetained(topic: string, msgId: number): void {
+    const old = this._one(this.st.retainedMsg, topic, "msg_id");
+    this._write(this.st.setRetained, topic, msgId);
+    this._ref(msgId, 1);
+    if (old !== null) this._ref(old, -1);
+  }
+
+  deleteRetained(topic: string): void {
+    const old = this._one(this.st.retainedMsg, topic, "msg_id");
+    if (old === null) return;
+    this._write(this.st.deleteRetained, topic);
+    this._ref(old, -1);
+  }
+
+  commit(): void {
+    if (!this.open) return;
+    this.db.exec("COMMIT");
+    this.open = false;
+  }
+
+  close(): void {
+    this.commit();
+    this.db.close();
+  }
+
+  /** Opens the turn's transaction if none is open. */
+  private commitLater(): void {
+    if (this.open) return;
+    this.db.exec("BEGIN");
+    this.open = true;
+  }
+
+  private _write(st: SqliteStatement, ...params: SqlValue[]): { lastInsertRowid: number | bigint } {
+    this.commitLater();
+    return st.run(...params);
+  }
+
+  /** The number in `column` of the first row, null when there is none. */
+  private _one(st: SqliteStatement, ...args: [...SqlValue[], string]): number | null {
+    const column = args.pop() as string;
+    const row = st.all(...(args as SqlValue[]))[0];
+    const v = row?.[column];
+    return v === undefined || v === null ? null : Number(v);
+  }
+
+  private _ref(id: number, by: 1 | -1): void {
+    const n = this.refs.get(id);
+    if (n === undefined) return;
+    if (n + by > 0) return void this.refs.set(id, n + by);
+    this.refs.delete(id);
+    this._write(this.st.dropMessage, id);
+    this.counters.messages--;
+  }
+}
