@@ -25,6 +25,8 @@ import { createRetainedStore } from "./retained.ts";
 import { detachClient, disconnectClient, tickSessions } from "./sessions.ts";
 import { createTopicTree } from "./topic_tree.ts";
 import { tickCongestion } from "./flow_control.ts";
+import type { JournalSnapshot } from "./journal.ts";
+import { restoreState } from "./restore.ts";
 
 /** The broker as the transport and the cli see it. */
 export interface Broker {
@@ -48,6 +50,8 @@ export interface Broker {
   configure(opts: Partial<BrokerOptions>): void;
   /** Replaces authentication and access control (null: everything allowed). */
   setAuth(auth: AuthHooks | null): void;
+  /** Loads journaled state into the new, empty broker; returns the sessions restored. */
+  restore(snap: JournalSnapshot): number;
   /** Counts for status output and tests. */
   stats(): { clients: number; sessions: number; subscriptions: number; retained: number; queued: number };
 }
@@ -66,6 +70,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     congested: new Set(),
     auth: null,
     authGen: 0,
+    journal: deps.journal ?? null,
   };
   const scratch: EncodeScratch = { out: emptyPublishOut(), tplWriter: new PacketWriter() };
   let nextId = 1;
@@ -112,6 +117,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
       ctx.auth = auth;
       ctx.authGen++;
     },
+    restore: (snap) => restoreState(ctx, snap),
     stats: () => _stats(ctx),
   };
 }
@@ -171,7 +177,7 @@ function _dispatch(ctx: BrokerContext, c: Client, p: InboundPacket): void {
     case "pubrec":
     case "pubrel":
     case "pubcomp":
-      return handleAck(c, p);
+      return handleAck(ctx, c, p);
     case "subscribe":
       return handleSubscribe(ctx, c, p);
     case "unsubscribe":

@@ -1,5 +1,6 @@
 /** Broker options with their defaults, and the state every packet handler works on. */
 import type { Client } from "./client.ts";
+import type { Journal } from "./journal.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RetainedStore } from "./retained.ts";
 import type { Session } from "./session.ts";
@@ -66,11 +67,13 @@ export interface AuthHooks {
   readonly denyAction: "ignore" | "disconnect";
 }
 
-/** What the broker needs from outside: a clock and a logger. */
+/** What the broker needs from outside: a clock, a logger, and where to journal durable state. */
 export interface BrokerDeps {
   /** Milliseconds since the epoch. */
   now(): number;
   log: Logger;
+  /** Default none: nothing outlives the process. */
+  journal?: Journal;
 }
 
 /** The state shared by the packet handlers. */
@@ -90,4 +93,6 @@ export interface BrokerContext {
   auth: AuthHooks | null;
   /** Bumped when `auth` changes, to invalidate clients' cached ACL answers. */
   authGen: number;
+  /** Where durable state is written (durable.ts), null without persistence. */
+  journal: Journal | null;
 }

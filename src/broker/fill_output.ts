@@ -16,6 +16,7 @@ import type { BrokerContext } from "./context.ts";
 import type { Message } from "./message.ts";
 import { drained } from "./flow_control.ts";
 import { allocPacketId, type Session } from "./session.ts";
+import { journalAcked, journalSent } from "./durable.ts";
 
 /** Scratch state reused across deliveries so that encoding allocates nothing per message. */
 export interface EncodeScratch {
@@ -46,18 +47,24 @@ export function fillOutput(
     const qos = q.peekQos();
     if (qos < 0 || (qos > 0 && s.inflight.size >= window)) break;
     const msg = q.shift()!;
-    if (msg.expiresAt !== 0 && msg.expiresAt < now) {
-      ctx.metrics.droppedExpired++;
-      continue;
-    }
     const retain = q.lastRetain;
     const subIds = q.lastSubIds;
+    const seq = q.lastSeq;
+    if (msg.expiresAt !== 0 && msg.expiresAt < now) {
+      ctx.metrics.droppedExpired++;
+      if (seq !== 0) journalSent(ctx, s, seq, 0, msg, qos, retain, subIds);
+      continue;
+    }
     const pid = qos > 0 ? allocPacketId(s) : 0;
     if (!writeDelivery(c, w, msg, qos, retain, false, pid, subIds, now, sc)) {
       ctx.metrics.droppedTooLarge++;
+      if (seq !== 0) journalSent(ctx, s, seq, 0, msg, qos, retain, subIds);
       continue;
     }
-    if (qos > 0) s.inflight.set(pid, { msg, qos, retain, subIds, state: 1 });
+    if (qos > 0) {
+      s.inflight.set(pid, { msg, qos, retain, subIds, state: 1 });
+      if (ctx.journal !== null) journalSent(ctx, s, seq, pid, msg, qos, retain, subIds);
+    }
     ctx.metrics.messagesSent++;
   }
   if (s.waiters !== null || s.stalled) drained(ctx, s);
@@ -92,6 +99,7 @@ function _resend(
     else if (!writeDelivery(c, w, f.msg, f.qos, f.retain, true, pid, f.subIds, now, sc)) {
       // the new connection accepts smaller packets: it can never acknowledge this one
       s.inflight.delete(pid);
+      journalAcked(ctx, s, pid);
       ctx.metrics.droppedTooLarge++;
     }
   }

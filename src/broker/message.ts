@@ -26,6 +26,8 @@ export interface Message {
   tpl: (PublishTemplate | undefined)[] | null;
   /** True once the payload no longer shares memory with a socket read buffer. */
   owned: boolean;
+  /** Journal id: 0 until stored, -1 when the store refused it (durable.ts). */
+  sid: number;
 }
 
 /** Options of {@link createMessage}; every field has the default noted. */
@@ -58,6 +60,7 @@ export function createMessage(topic: string, payload: Buffer, init: MessageInit 
     fanout: 0,
     tpl: null,
     owned: false,
+    sid: 0,
   };
 }
 

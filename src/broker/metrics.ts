@@ -13,6 +13,8 @@ export interface Metrics {
   droppedExpired: number;
   /** QoS 0 messages not queued for an offline session. */
   droppedOffline: number;
+  /** Messages kept in memory only because the store was full (`sqlite.disk_cache_size`). */
+  storeRefused: number;
   willsPublished: number;
   sessionsExpired: number;
   protocolErrors: number;
@@ -38,6 +40,7 @@ export function createMetrics(): Metrics {
     droppedTooLarge: 0,
     droppedExpired: 0,
     droppedOffline: 0,
+    storeRefused: 0,
     willsPublished: 0,
     sessionsExpired: 0,
     protocolErrors: 0,

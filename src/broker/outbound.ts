@@ -13,6 +13,8 @@ export class OutQueue {
   private qos: number[] = [];
   private retain: boolean[] = [];
   private subIds: (readonly number[] | null)[] = [];
+  /** Journal sequence numbers (durable.ts), 0 for deliveries not journaled. */
+  private seqs: number[] = [];
   private head = 0;
   private size = 0;
   private live = 0;
@@ -40,10 +42,16 @@ export class OutQueue {
     this.qos[i] = qos;
     this.retain[i] = retain;
     this.subIds[i] = subIds;
+    this.seqs[i] = 0;
     this.size++;
     this.live++;
     if (qos === 0) this.qos0++;
     return true;
+  }
+
+  /** Sets the journal sequence number of the delivery just pushed. */
+  tagLast(seq: number): void {
+    this.seqs[(this.head + this.size - 1) % this.msgs.length] = seq;
   }
 
   /** QoS of the next delivery, -1 when empty. */
@@ -61,6 +69,7 @@ export class OutQueue {
     this.lastQos = this.qos[i]!;
     this.lastRetain = this.retain[i]!;
     this.lastSubIds = this.subIds[i]!;
+    this.lastSeq = this.seqs[i]!;
     this.msgs[i] = null;
     this.subIds[i] = null;
     this.head = (i + 1) % this.msgs.length;
@@ -74,6 +83,7 @@ export class OutQueue {
   lastQos = 0;
   lastRetain = false;
   lastSubIds: readonly number[] | null = null;
+  lastSeq = 0;
 
   /** Removes every QoS 0 delivery (a session going offline keeps only QoS 1/2). */
   dropQos0(): void {
@@ -91,6 +101,7 @@ export class OutQueue {
     this.qos = [];
     this.retain = [];
     this.subIds = [];
+    this.seqs = [];
     this.head =
       this.size =
       this.live =
@@ -132,17 +143,20 @@ export class OutQueue {
     const qos: number[] = new Array(cap).fill(0);
     const retain: boolean[] = new Array(cap).fill(false);
     const subIds: (readonly number[] | null)[] = new Array(cap).fill(null);
+    const seqs: number[] = new Array(cap).fill(0);
     for (let k = 0; k < this.size; k++) {
       const i = (this.head + k) % n;
       msgs[k] = this.msgs[i]!;
       qos[k] = this.qos[i]!;
       retain[k] = this.retain[i]!;
       subIds[k] = this.subIds[i]!;
+      seqs[k] = this.seqs[i]!;
     }
     this.msgs = msgs;
     this.qos = qos;
     this.retain = retain;
     this.subIds = subIds;
+    this.seqs = seqs;
     this.head = 0;
   }
 }

@@ -6,6 +6,7 @@ import type { BrokerContext } from "./context.ts";
 import { type Message, ownPayload } from "./message.ts";
 import type { Session, Subscription } from "./session.ts";
 import { congest, highWater } from "./flow_control.ts";
+import { journalQueued, journalRetained } from "./durable.ts";
 import { mergeTargets, type SharedGroup, type Target } from "./topic_tree.ts";
 
 /** Stores or clears the retained copy, then routes. Returns the number of sessions it went to. */
@@ -16,6 +17,7 @@ export function publishMessage(ctx: BrokerContext, msg: Message): number {
       ownPayload(msg);
       ctx.retained.set(msg);
     }
+    if (ctx.journal !== null) journalRetained(ctx, msg.topic, msg.payload.length === 0 ? null : msg);
   }
   return route(ctx, msg);
 }
@@ -89,6 +91,7 @@ export function deliver(
   const dropped = q.dropped;
   const queued = q.push(msg, qos, retain, subIds);
   ctx.metrics.droppedQueueFull += q.dropped - dropped;
+  if (queued && qos > 0 && ctx.journal !== null) q.tagLast(journalQueued(ctx, s, msg, qos, retain, subIds));
   if (c === null || !queued) return;
   c.sink.wake();
   const publisher = msg.origin?.client;

@@ -52,6 +52,10 @@ export interface Session {
   /** Packet identifiers of QoS 2 messages received and not yet released. */
   rxQos2: Set<number>;
   will: WillSpec | null;
+  /** Journal id of the will's message, 0 when not stored (durable.ts). */
+  willSid: number;
+  /** Last journal sequence number given to a queued delivery. */
+  qseq: number;
   /** When a pending will is published (ms), 0 when none is pending. */
   willAt: number;
   /** Set on resume: unacknowledged deliveries are sent again before anything new [MQTT-4.4.0-1]. */
@@ -77,6 +81,8 @@ export function createSession(clientId: string, queueBound: number): Session {
     nextPid: 1,
     rxQos2: new Set(),
     will: null,
+    willSid: 0,
+    qseq: 0,
     willAt: 0,
     resend: false,
     waiters: null,

@@ -6,6 +6,7 @@ import type { BrokerContext } from "./context.ts";
 import { createSession, NEVER_EXPIRES, type Session } from "./session.ts";
 import { publishWill, scheduleWill } from "./will.ts";
 import { release } from "./flow_control.ts";
+import { journalEnd, journalSession } from "./durable.ts";
 
 /**
  * Attaches `c` to the session of `clientId`: an existing connection is taken over [MQTT-3.1.4-3],
@@ -35,6 +36,7 @@ export function openSession(
   s.expiresAt = 0;
   s.expiryInterval = expiry;
   s.will = null; // a pending delayed will is not sent when the session is resumed [MQTT-3.1.3-9]
+  s.willSid = 0;
   s.willAt = 0;
   s.queue.bound = ctx.opts.maxQueueLen;
   s.resend = s.inflight.size > 0;
@@ -77,6 +79,7 @@ export function detachClient(ctx: BrokerContext, c: Client): void {
   }
   s.expiresAt = s.expiryInterval === NEVER_EXPIRES ? 0 : ctx.deps.now() + s.expiryInterval * 1000;
   if (s.expiresAt !== 0) ctx.timed.add(s);
+  journalSession(ctx, s);
 }
 
 /** Ends a session: its subscriptions go, a pending will is published now [MQTT-3.1.3-9]. */
@@ -89,6 +92,7 @@ export function endSession(ctx: BrokerContext, s: Session): void {
   s.rxQos2.clear();
   ctx.timed.delete(s);
   if (ctx.sessions.get(s.clientId) === s) ctx.sessions.delete(s.clientId);
+  journalEnd(ctx, s);
 }
 
 /** Expires offline sessions and publishes delayed wills whose time has come. */

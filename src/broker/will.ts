@@ -3,6 +3,7 @@ import type { BrokerContext } from "./context.ts";
 import { createMessage } from "./message.ts";
 import { publishMessage } from "./router.ts";
 import type { Session } from "./session.ts";
+import { journalSession } from "./durable.ts";
 
 /** A will as given in CONNECT. */
 export interface WillSpec {
@@ -26,12 +27,14 @@ export function scheduleWill(ctx: BrokerContext, s: Session): void {
   }
   s.willAt = ctx.deps.now() + s.will.delay * 1000;
   ctx.timed.add(s);
+  journalSession(ctx, s);
 }
 
 /** Publishes and forgets the session's will [MQTT-3.1.2-8]. */
 export function publishWill(ctx: BrokerContext, s: Session): void {
   const w = s.will;
   s.will = null;
+  s.willSid = 0;
   s.willAt = 0;
   if (w === null) return;
   const expiresAt = w.expiry >= 0 ? ctx.deps.now() + w.expiry * 1000 : 0;
@@ -45,4 +48,5 @@ export function publishWill(ctx: BrokerContext, s: Session): void {
   msg.owned = true;
   ctx.metrics.willsPublished++;
   publishMessage(ctx, msg);
+  if (ctx.sessions.get(s.clientId) === s) journalSession(ctx, s); // the will is gone
 }

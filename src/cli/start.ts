@@ -5,6 +5,9 @@
 import { parseArgs } from "node:util";
 import { authNeeded, createAuth } from "../auth/create_auth.ts";
 import { type Broker, createBroker } from "../broker/broker.ts";
+import type { Logger } from "../broker/context.ts";
+import type { Store } from "../store/store.ts";
+import { openStore, storePath } from "./open_store.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { type Listeners, type ListenerSpec, startListeners } from "../transport/listeners.ts";
 import { brokerOptions, loadSettings, type Settings } from "./load_settings.ts";
@@ -93,20 +96,21 @@ async function _run(
   const log = createLogger(_logSettings(st, child), io.err, rt);
   for (const n of st.notices) log.warn(n);
   for (const w of st.loaded.warnings) log.warn(w);
-  const cfg = st.loaded.config;
-  const broker = createBroker(brokerOptions(cfg.mqtt), { now: rt.now, log });
-  broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
-  let listeners: Listeners;
+  let started: Started;
   try {
-    listeners = await startListeners(rt, broker, st.listeners, log);
+    started = await _start(rt, st, log);
   } catch (e) {
     log.fatal(`${(e as Error).message}; the broker did not start`);
     if (!_logSettings(st, child).console) io.err(`${(e as Error).message}\n`);
     log.close();
     return 1;
   }
+  const { broker, listeners, store } = started;
   await rt.writeTextFile(pidFile, `${rt.pid}\n`);
-  const stopTick = rt.every(1000, () => broker.tick(rt.now()));
+  const stopTick = rt.every(1000, () => {
+    broker.tick(rt.now());
+    store?.commit(); // expiries and wills journaled by the tick
+  });
   const on = listeners.servers.map((s) => `${s.address.host}:${s.address.port}`).join(", ");
   io.err(
     `broker ${rt.name} ${rt.version}: listening on ${on} (config: ${st.loaded.source}, pid ${rt.pid})\n`,
@@ -129,6 +133,7 @@ async function _run(
       log.info("Stopped by a signal");
       // let the final DISCONNECTs go out before the process ends
       setTimeout(() => {
+        store?.close();
         rt.removeFile(pidFile);
         rt.removeFile(reloadFilePath(pidFile));
         log.close();
@@ -138,6 +143,40 @@ async function _run(
     rt.onSignal("SIGINT", stop);
     rt.onSignal("SIGTERM", stop);
   });
+}
+
+interface Started {
+  broker: Broker;
+  listeners: Listeners;
+  store: Store | null;
+}
+
+/** Opens the store, restores from it, and starts the broker and its listeners. */
+async function _start(rt: Runtime, st: Settings, log: Logger): Promise<Started> {
+  const cfg = st.loaded.config;
+  const store = openStore(rt, cfg, st.loaded.source);
+  try {
+    const broker = createBroker(brokerOptions(cfg.mqtt), {
+      now: rt.now,
+      log,
+      ...(store && { journal: store }),
+    });
+    if (store !== null) {
+      const n = broker.restore(store.load());
+      store.commit();
+      log.info(
+        `Persistence on: ${
+          storePath(cfg)
+        }, ${n} sessions and ${broker.stats().retained} retained messages restored`,
+      );
+    }
+    broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
+    const commit = store === null ? null : store.commit.bind(store);
+    return { broker, store, listeners: await startListeners(rt, broker, st.listeners, log, { commit }) };
+  } catch (e) {
+    store?.close();
+    throw e;
+  }
 }
 
 function _logSettings(st: Settings, child: boolean): LogSettings {

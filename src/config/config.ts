@@ -188,9 +188,7 @@ export const CONFIG_SPEC = obj({
   ),
   log: logSpec,
   auth: authSpec,
-  sqlite: section(
-    notice(sqliteSpec, "is parsed; persistence is not implemented yet (issue #7), so nothing is stored"),
-  ),
+  sqlite: section(sqliteSpec),
   bridges: bridgesSpec,
   webhook: UNSUPPORTED_SECTION,
   rules: UNSUPPORTED_SECTION,

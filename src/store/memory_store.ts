@@ -67,7 +67,13 @@ class MemoryStore implements Store {
       return -1;
     }
     const id = this.nextId++;
-    this.msgs.set(id, { m: msg, refs: 0 });
+    // a copy, as SQLite makes: the caller's buffer may be a socket read buffer
+    const m = {
+      ...msg,
+      payload: Uint8Array.from(msg.payload),
+      props: msg.props && Uint8Array.from(msg.props),
+    };
+    this.msgs.set(id, { m, refs: 0 });
     this.counters.messages = this.msgs.size;
     return id;
   }

@@ -20,7 +20,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages(id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL,
   qos INTEGER NOT NULL, retain INTEGER NOT NULL, props BLOB, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions(client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL, will_msg INTEGER, will_at INTEGER);
+  expires_at INTEGER NOT NULL, will_msg INTEGER, will_at INTEGER, will_delay INTEGER, will_expiry INTEGER);
 CREATE TABLE IF NOT EXISTS subscriptions(client_id TEXT, filter TEXT, qos INTEGER, no_local INTEGER,
   rap INTEGER, rh INTEGER, sub_id INTEGER, PRIMARY KEY(client_id, filter)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS queue(client_id TEXT, seq INTEGER, msg_id INTEGER, qos INTEGER,
@@ -36,7 +36,7 @@ const SQL = {
   addMessage:
     "INSERT INTO messages(topic, payload, qos, retain, props, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
   dropMessage: "DELETE FROM messages WHERE id = ?",
-  putSession: "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?)",
+  putSession: "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
   sessionWill: "SELECT will_msg FROM sessions WHERE client_id = ?",
   putSub: "INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
   deleteSub: "DELETE FROM subscriptions WHERE client_id = ? AND filter = ?",
@@ -91,7 +91,12 @@ class SqliteStore implements Store {
     const all = (sql: string) => this.db.prepare(sql).all();
     const sessions = new Map<string, LoadedSession>();
     for (const r of all("SELECT * FROM sessions")) {
-      const will = r.will_msg === null ? null : { msgId: Number(r.will_msg), at: Number(r.will_at) };
+      const will = r.will_msg === null ? null : {
+        msgId: Number(r.will_msg),
+        at: Number(r.will_at),
+        delay: Number(r.will_delay),
+        expiry: Number(r.will_expiry),
+      };
       const s: LoadedSession = {
         clientId: String(r.client_id),
         expiryInterval: Number(r.expiry_interval),
@@ -198,14 +203,9 @@ class SqliteStore implements Store {
 
   putSession(s: StoredSession): void {
     const old = this._one(this.st.sessionWill, s.clientId, "will_msg");
-    this._write(
-      this.st.putSession,
-      s.clientId,
-      s.expiryInterval,
-      s.expiresAt,
-      s.will?.msgId ?? null,
-      s.will?.at ?? null,
-    );
+    const w = s.will;
+    const will = [w?.msgId ?? null, w?.at ?? null, w?.delay ?? null, w?.expiry ?? null];
+    this._write(this.st.putSession, s.clientId, s.expiryInterval, s.expiresAt, ...will);
     if (s.will !== null) this._ref(s.will.msgId, 1);
     if (old !== null) this._ref(old, -1);
   }

@@ -21,7 +21,12 @@ const EAGER_FLUSH = 512;
 /** A closing connection that does not take its last bytes is destroyed after this. */
 const CLOSE_GRACE_MS = 5000;
 
-/** Batches the flushes of all links into one callback at the end of the event-loop turn. */
+/**
+ * Batches the flushes of all links into one callback at the end of the event-loop turn. With a
+ * `commit` (persistence on), every link's output is encoded first, then the journal is committed
+ * once, then everything is written: no acknowledgement and no PUBLISH with a packet identifier
+ * leaves before the state it reports is on disk.
+ */
 export class FlushScheduler {
   private queue: Link[] = [];
   private armed = false;
@@ -31,8 +36,16 @@ export class FlushScheduler {
     this.armed = false;
     const q = this.queue;
     this.queue = [];
-    for (let i = 0; i < q.length; i++) q[i]!.flush();
+    if (this.commit === null) {
+      for (let i = 0; i < q.length; i++) q[i]!.flush();
+      return;
+    }
+    for (let i = 0; i < q.length; i++) q[i]!.prepare();
+    this.commit();
+    for (let i = 0; i < q.length; i++) q[i]!.send();
   };
+
+  constructor(readonly commit: (() => void) | null = null) {}
 
   add(link: Link): void {
     this.queue.push(link);
@@ -114,24 +127,49 @@ export class Link implements ClientSink, ConnectionHandlers {
 
   /** Writes everything the broker has for this connection, in one write. */
   flush(): void {
-    this.scheduled = false;
-    if (this.blocked) return;
-    const more = this._write();
-    if (this.closing) this._finish();
-    else if (more) this.wake();
+    this.prepare();
+    this.send();
   }
 
-  private _write(): boolean {
-    const w = this.flusher.writer;
-    const more = this.broker.fill(this.client, w, FLUSH_BUDGET);
-    const buf = w.take();
-    if (buf !== null) {
-      if (!this.conn.write(buf)) {
-        this.blocked = true;
-        this._reading();
-      } else if (this.conn.copiesWrites) w.reuse(buf);
-    }
-    return more;
+  /** Encodes the output, to be written by send() (after the scheduler's commit). */
+  prepare(): void {
+    this.scheduled = false;
+    this.ready = false;
+    if (this.blocked) return;
+    this.more = this.broker.fill(this.client, this.flusher.writer, FLUSH_BUDGET);
+    this.pending = this.flusher.writer.take();
+    this.ready = true;
+  }
+
+  send(): void {
+    if (!this.ready) return;
+    this.ready = false;
+    this._send();
+    if (this.closing) this._finish();
+    else if (this.more) this.wake();
+  }
+
+  /** Output encoded by prepare() and not yet written, and whether more was left queued. */
+  private pending: Buffer | null = null;
+  private more = false;
+  private ready = false;
+
+  private _send(): void {
+    const buf = this.pending;
+    this.pending = null;
+    if (buf === null) return;
+    if (!this.conn.write(buf)) {
+      this.blocked = true;
+      this._reading();
+    } else if (this.conn.copiesWrites) this.flusher.writer.reuse(buf);
+  }
+
+  /** An eager flush in the middle of a turn: commits first, as the scheduler would. */
+  private _write(): void {
+    this.broker.fill(this.client, this.flusher.writer, FLUSH_BUDGET);
+    this.pending = this.flusher.writer.take();
+    this.flusher.commit?.();
+    this._send();
   }
 
   hold(): void {

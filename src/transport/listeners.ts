@@ -53,8 +53,9 @@ export async function startListeners(
   broker: Broker,
   specs: ListenerSpec[],
   log: Logger,
+  opts: { commit?: (() => void) | null } = {},
 ): Promise<Listeners> {
-  const flusher = new FlushScheduler();
+  const flusher = new FlushScheduler(opts.commit ?? null);
   const servers: ServerHandle[] = [];
   const open = (b: ListenerSpec): Promise<ServerHandle> => _open(rt, broker, flusher, log, b);
   for (const b of specs) {

@@ -72,7 +72,7 @@ for (const [name, make] of IMPLEMENTATIONS) {
         clientId: "a",
         expiryInterval: 60,
         expiresAt: 1234,
-        will: { msgId: will, at: 99 },
+        will: { msgId: will, at: 99, delay: 30, expiry: -1 },
       });
       s.store.putSubscription("a", {
         filter: "$share/g/t/#",
@@ -92,7 +92,12 @@ for (const [name, make] of IMPLEMENTATIONS) {
       const a = snap.sessions[0]!;
       assert.deepEqual(
         { clientId: a.clientId, expiryInterval: a.expiryInterval, expiresAt: a.expiresAt, will: a.will },
-        { clientId: "a", expiryInterval: 60, expiresAt: 1234, will: { msgId: will, at: 99 } },
+        {
+          clientId: "a",
+          expiryInterval: 60,
+          expiresAt: 1234,
+          will: { msgId: will, at: 99, delay: 30, expiry: -1 },
+        },
       );
       assert.deepEqual(a.subscriptions, [{
         filter: "$share/g/t/#",

@@ -12,6 +12,7 @@ import type { BrokerContext } from "../context.ts";
 import { NEVER_EXPIRES } from "../session.ts";
 import { detachClient, disconnectClient, openSession } from "../sessions.ts";
 import type { WillSpec } from "../will.ts";
+import { journalSession } from "../durable.ts";
 
 type ConnectIn = IConnectPacket & { raw?: Buffer };
 
@@ -97,6 +98,7 @@ function _accept(
   _applyClientLimits(ctx, c, p);
   const present = openSession(ctx, c, clientId, cleanStart, expiry);
   c.session!.will = _will(p);
+  journalSession(ctx, c.session!);
   c.keepaliveMs = keepalive * 1000;
   c.deadline = ctx.deps.now() + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
   sendCtrl(c, _connack(ctx, c, present, assigned, keepalive !== (p.keepalive ?? 0) ? keepalive : -1));

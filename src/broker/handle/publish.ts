@@ -8,6 +8,7 @@ import { createMessage } from "../message.ts";
 import { publishMessage } from "../router.ts";
 import { mayPublish } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
+import { journalRxQos2 } from "../durable.ts";
 
 const PUBACK = 4;
 const PUBREC = 5;
@@ -51,7 +52,10 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
   ctx.metrics.messagesReceived++;
   const n = publishMessage(ctx, msg);
   if (qos === 0) return;
-  if (qos === 2) s.rxQos2.add(p.messageId);
+  if (qos === 2) {
+    s.rxQos2.add(p.messageId);
+    journalRxQos2(ctx, s, p.messageId, true);
+  }
   sendCtrl(
     c,
     ackItem(qos === 1 ? PUBACK : PUBREC, p.messageId, v5 && n === 0 ? RC.NO_MATCHING_SUBSCRIBERS : 0),
@@ -69,7 +73,10 @@ function _denied(ctx: BrokerContext, c: Client, p: PublishPacket): void {
   }
   if (p.qos === 0) return;
   const v5 = c.version === 5;
-  if (p.qos === 2 && !v5) c.session!.rxQos2.add(p.messageId); // its PUBREL completes the flow
+  if (p.qos === 2 && !v5) {
+    c.session!.rxQos2.add(p.messageId); // its PUBREL completes the flow
+    journalRxQos2(ctx, c.session!, p.messageId, true);
+  }
   sendCtrl(c, ackItem(p.qos === 1 ? PUBACK : PUBREC, p.messageId, v5 ? RC.NOT_AUTHORIZED : 0));
 }
 

@@ -1,4 +1,5 @@
 /** SUBSCRIBE and UNSUBSCRIBE: validate, add/replace/remove, acknowledge, send retained messages. */
+import { journalSubscribe, journalUnsubscribe } from "../durable.ts";
 import type { ISubscribePacket, IUnsubscribePacket, MqttPacket } from "../../protocol/codec.ts";
 import { MqttError, RC } from "../../protocol/reason_code.ts";
 import { isValidTopicFilter, parseSharedFilter } from "../../protocol/topic.ts";
@@ -101,6 +102,7 @@ function _subscribeOne(
   sub.subIds = subId > 0 ? [subId] : null;
   s.subs.set(req.topic, sub);
   ctx.tree.add(sub);
+  journalSubscribe(ctx, req.topic, sub);
   return [sub, old === undefined];
 }
 
@@ -120,6 +122,7 @@ export function handleUnsubscribe(ctx: BrokerContext, c: Client, p: IUnsubscribe
     }
     ctx.tree.remove(sub);
     s.subs.delete(filter);
+    journalUnsubscribe(ctx, s, filter);
     codes.push(RC.SUCCESS);
   }
   const ack: MqttPacket = { cmd: "unsuback", messageId: p.messageId ?? 0, granted: codes };

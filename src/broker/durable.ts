@@ -1,0 +1,146 @@
+/**
+ * Mirrors the broker's durable state into ctx.journal as it changes: persistent sessions (Session
+ * Expiry Interval > 0) with their subscriptions, will, queued and in-flight QoS 1/2 deliveries and
+ * received QoS 2 identifiers, and every retained message. Each function is a no-op without a
+ * journal or for a session that ends with its connection.
+ */
+import type { BrokerContext } from "./context.ts";
+import type { StoredDelivery } from "./journal.ts";
+import type { Message } from "./message.ts";
+import type { Session, Subscription } from "./session.ts";
+
+/** True when `s` is journaled. */
+export function durable(ctx: BrokerContext, s: Session): boolean {
+  return ctx.journal !== null && s.expiryInterval > 0;
+}
+
+/** The journal id of `msg`, storing it on first use; -1 when the store is full (counted). */
+export function storedId(ctx: BrokerContext, msg: Message): number {
+  if (msg.sid !== 0) return msg.sid;
+  const { topic, payload, qos, retain, props, expiresAt } = msg;
+  msg.sid = ctx.journal!.addMessage({ topic, payload, qos, retain, props, expiresAt });
+  if (msg.sid < 0) ctx.metrics.storeRefused++;
+  return msg.sid;
+}
+
+/** Writes the session's own fields and will; a session that is no longer durable is deleted. */
+export function journalSession(ctx: BrokerContext, s: Session): void {
+  const j = ctx.journal;
+  if (j === null) return;
+  if (s.expiryInterval === 0) return j.deleteSession(s.clientId);
+  const w = s.will;
+  let will = null;
+  if (w !== null) {
+    if (s.willSid === 0) {
+      s.willSid = j.addMessage({
+        topic: w.topic,
+        payload: w.payload,
+        qos: w.qos,
+        retain: w.retain,
+        props: w.props,
+        expiresAt: 0,
+      });
+      if (s.willSid < 0) ctx.metrics.storeRefused++;
+    }
+    if (s.willSid > 0) will = { msgId: s.willSid, at: s.willAt, delay: w.delay, expiry: w.expiry };
+  }
+  j.putSession({ clientId: s.clientId, expiryInterval: s.expiryInterval, expiresAt: s.expiresAt, will });
+}
+
+/** The session ended: everything of it goes. */
+export function journalEnd(ctx: BrokerContext, s: Session): void {
+  ctx.journal?.deleteSession(s.clientId);
+}
+
+export function journalSubscribe(ctx: BrokerContext, key: string, sub: Subscription): void {
+  if (!durable(ctx, sub.session)) return;
+  const subId = sub.subIds?.[0] ?? null;
+  ctx.journal!.putSubscription(sub.session.clientId, {
+    filter: key,
+    qos: sub.qos,
+    noLocal: sub.noLocal,
+    rap: sub.rap,
+    rh: sub.rh,
+    subId,
+  });
+}
+
+export function journalUnsubscribe(ctx: BrokerContext, s: Session, key: string): void {
+  if (durable(ctx, s)) ctx.journal!.deleteSubscription(s.clientId, key);
+}
+
+function _delivery(
+  msgId: number,
+  qos: number,
+  retain: boolean,
+  subIds: readonly number[] | null,
+): StoredDelivery {
+  return { msgId, qos, retain, subIds: subIds === null ? [] : [...subIds] };
+}
+
+/** A QoS 1/2 delivery was queued for `s`: returns its journal sequence number, 0 when not journaled. */
+export function journalQueued(
+  ctx: BrokerContext,
+  s: Session,
+  msg: Message,
+  qos: number,
+  retain: boolean,
+  subIds: readonly number[] | null,
+): number {
+  if (qos === 0 || !durable(ctx, s)) return 0;
+  const id = storedId(ctx, msg);
+  if (id < 0) return 0;
+  const seq = ++s.qseq;
+  ctx.journal!.enqueue(s.clientId, seq, _delivery(id, qos, retain, subIds));
+  return seq;
+}
+
+/** A delivery left the queue as PUBLISH `pid` (0 for QoS 0): it is in flight now. */
+export function journalSent(
+  ctx: BrokerContext,
+  s: Session,
+  seq: number,
+  pid: number,
+  msg: Message,
+  qos: number,
+  retain: boolean,
+  subIds: readonly number[] | null,
+): void {
+  if (seq !== 0) ctx.journal!.dequeue(s.clientId, seq);
+  if (pid === 0 || !durable(ctx, s)) return;
+  const id = storedId(ctx, msg);
+  if (id > 0) ctx.journal!.putInflight(s.clientId, pid, 1, _delivery(id, qos, retain, subIds));
+}
+
+/** PUBREC arrived for `pid`: the delivery waits for PUBCOMP now. */
+export function journalReceived(
+  ctx: BrokerContext,
+  s: Session,
+  pid: number,
+  msg: Message,
+  qos: number,
+): void {
+  if (!durable(ctx, s) || msg.sid <= 0) return;
+  ctx.journal!.putInflight(s.clientId, pid, 2, _delivery(msg.sid, qos, false, null));
+}
+
+/** The delivery `pid` is complete (PUBACK, PUBCOMP, or a refusal). */
+export function journalAcked(ctx: BrokerContext, s: Session, pid: number): void {
+  if (durable(ctx, s)) ctx.journal!.deleteInflight(s.clientId, pid);
+}
+
+/** A QoS 2 message `pid` was received from `s` (added) or released by PUBREL (removed). */
+export function journalRxQos2(ctx: BrokerContext, s: Session, pid: number, added: boolean): void {
+  if (!durable(ctx, s)) return;
+  if (added) ctx.journal!.putRxQos2(s.clientId, pid);
+  else ctx.journal!.deleteRxQos2(s.clientId, pid);
+}
+
+/** The retained message of a topic was set (msg) or cleared (null). */
+export function journalRetained(ctx: BrokerContext, topic: string, msg: Message | null): void {
+  const j = ctx.journal;
+  if (j === null) return;
+  if (msg === null) return j.deleteRetained(topic);
+  const id = storedId(ctx, msg);
+  if (id > 0) j.setRetained(topic, id);
+}

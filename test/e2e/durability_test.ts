@@ -1,0 +1,102 @@
+/**
+ * The durability promise with a real broker process and SQLite on disk: what the broker
+ * acknowledged reaches persistent sessions after a SIGKILL and a restart.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { describe, test } from "node:test";
+import mqtt from "mqtt";
+import { freePort, waitFor } from "../helpers/live_broker.ts";
+import { run } from "../helpers/run.ts";
+
+/** A broker process on its own folder: conf, pid file, database. */
+async function brokerDir(): Promise<{ dir: string; url: string; start(): ReturnType<typeof run> }> {
+  const dir = mkdtempSync(join(tmpdir(), "broker-durable-"));
+  const port = await freePort();
+  const conf = join(dir, "nanomq.conf");
+  writeFileSync(
+    conf,
+    `listeners.tcp.bind = "127.0.0.1:${port}"\nlog.level = info\nsqlite {\n  mounted_file_path = "${dir}"\n}\n`,
+  );
+  const pidFile = join(dir, "nanomq.pid");
+  return {
+    dir,
+    url: `mqtt://127.0.0.1:${port}`,
+    start() {
+      const p = run(process.execPath, ["src/main.ts", "start", "--conf", conf], 60_000, {
+        NANOMQ_PID_FILE: pidFile,
+      });
+      return p;
+    },
+  };
+}
+
+/** Waits until the broker process `pid` has written its pid file (a killed one leaves its own behind). */
+async function started(b: { dir: string }, pid: number): Promise<void> {
+  const file = join(b.dir, "nanomq.pid");
+  const mine = () => existsSync(file) && readFileSync(file, "utf8").trim() === String(pid);
+  await waitFor(mine, "the broker to start", 20_000);
+}
+
+describe("durability with sqlite { }", () => {
+  test("QoS 1 and 2 messages acknowledged for an offline session, subscriptions and retained messages survive SIGKILL", async () => {
+    const b = await brokerDir();
+    let broker = b.start();
+    await started(b, broker.pid);
+    const opts = { protocolVersion: 5 as const, clean: false, reconnectPeriod: 0 };
+    const sub = await mqtt.connectAsync(b.url, {
+      ...opts,
+      clientId: "durable-sub",
+      properties: { sessionExpiryInterval: 3600 },
+    });
+    await sub.subscribeAsync("d/#", { qos: 2 });
+    await sub.endAsync();
+    const pub = await mqtt.connectAsync(b.url, {
+      protocolVersion: 4,
+      clientId: "durable-pub",
+      reconnectPeriod: 0,
+    });
+    for (let i = 0; i < 50; i++) await pub.publishAsync(`d/${i % 3}`, `m${i}`, { qos: i % 2 === 0 ? 1 : 2 });
+    await pub.publishAsync("d/r", "kept", { qos: 1, retain: true });
+    process.kill(broker.pid, "SIGKILL"); // right after the last acknowledgement
+    await broker.done;
+    pub.end(true);
+
+    broker = b.start();
+    await started(b, broker.pid);
+    const got: string[] = [];
+    // listening from the start: the stored messages follow CONNACK at once
+    const back = mqtt.connect(b.url, {
+      ...opts,
+      clientId: "durable-sub",
+      properties: { sessionExpiryInterval: 3600 },
+    });
+    back.on("message", (_t, p) => got.push(p.toString()));
+    await waitFor(() => got.length >= 51, "the stored messages", 20_000);
+    // MQTT.js hands QoS 2 messages over at PUBREL, later than QoS 1 ones: compare the order per QoS
+    const n = (m: string) => Number(m.slice(1));
+    const sent = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    assert.deepEqual(got.filter((m) => m !== "kept").sort((a, b) => n(a) - n(b)), sent, "all of them, once");
+    for (const q of [0, 1]) {
+      assert.deepEqual(
+        got.filter((m) => m !== "kept" && n(m) % 2 === q),
+        sent.filter((_, i) => i % 2 === q),
+        "in order",
+      );
+    }
+    assert.ok(got.includes("kept"));
+    back.end(true);
+
+    const late = await mqtt.connectAsync(b.url, { protocolVersion: 5, clientId: "late", reconnectPeriod: 0 });
+    const retained = new Promise<string>((r) => late.once("message", (_t, p) => r(p.toString())));
+    await late.subscribeAsync("d/r", { qos: 1 });
+    assert.equal(await retained, "kept");
+    late.end(true);
+    process.kill(broker.pid, "SIGTERM");
+    const r = await broker.done;
+    assert.match(r.stderr, /Persistence on: .*broker\.db, 1 sessions and 1 retained messages restored/);
+  });
+});
