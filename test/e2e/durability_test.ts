@@ -99,4 +99,66 @@ describe("durability with sqlite { }", () => {
     const r = await broker.done;
     assert.match(r.stderr, /Persistence on: .*broker\.db, 1 sessions and 1 retained messages restored/);
   });
+
+  test("kill -9 at random points during QoS 1 traffic, three times: every acknowledged message arrives, in order", async () => {
+    const b = await brokerDir();
+    let broker = b.start();
+    await started(b, broker.pid);
+    const subOpts = {
+      protocolVersion: 5 as const,
+      clean: false,
+      clientId: "crash-sub",
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: 0,
+    };
+    const first = await mqtt.connectAsync(b.url, subOpts);
+    await first.subscribeAsync("c/#", { qos: 1 });
+    await first.endAsync(); // offline from here on: everything is queued for it
+    const acked: number[] = [];
+    let next = 0;
+    for (let round = 0; round < 3; round++) {
+      const pub = await mqtt.connectAsync(b.url, {
+        protocolVersion: 4,
+        clientId: `crash-pub-${round}`,
+        reconnectPeriod: 0,
+      });
+      pub.on("error", () => {});
+      const killAt = acked.length + 100 + Math.floor(Math.random() * 400);
+      // ten in flight at a time; the kill lands in the middle of them
+      await new Promise<void>((resolve) => {
+        let inFlight = 0;
+        let killed = false;
+        const pump = (): void => {
+          while (!killed && inFlight < 10) {
+            const n = next++;
+            inFlight++;
+            pub.publish(`c/${n % 4}`, String(n), { qos: 1 }, (err) => {
+              inFlight--;
+              if (err === undefined || err === null) acked.push(n);
+              if (!killed && acked.length >= killAt) {
+                killed = true;
+                process.kill(broker.pid, "SIGKILL");
+                resolve();
+              } else pump();
+            });
+          }
+        };
+        pump();
+      });
+      await broker.done;
+      pub.end(true);
+      next = Math.max(...acked) + 1 - 5; // resend the last few: duplicates are allowed at QoS 1
+      broker = b.start();
+      await started(b, broker.pid);
+    }
+    const got: number[] = [];
+    const sub = mqtt.connect(b.url, subOpts);
+    sub.on("message", (_t, p) => got.push(Number(p.toString())));
+    await waitFor(() => acked.every((n) => got.includes(n)), "every acknowledged message", 30_000);
+    sub.end(true);
+    process.kill(broker.pid, "SIGTERM");
+    await broker.done;
+    const firsts = got.filter((n, i) => got.indexOf(n) === i);
+    assert.deepEqual(firsts, [...firsts].sort((x, y) => x - y), "first deliveries in publishing order");
+  });
 });
