@@ -71,6 +71,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     auth: null,
     authGen: 0,
     journal: deps.journal ?? null,
+    storeFull: false,
   };
   const scratch: EncodeScratch = { out: emptyPublishOut(), tplWriter: new PacketWriter() };
   let nextId = 1;

@@ -95,4 +95,6 @@ export interface BrokerContext {
   authGen: number;
   /** Where durable state is written (durable.ts), null without persistence. */
   journal: Journal | null;
+  /** The journal refused the last message it was given (durable.ts). */
+  storeFull: boolean;
 }

@@ -19,8 +19,23 @@ export function storedId(ctx: BrokerContext, msg: Message): number {
   if (msg.sid !== 0) return msg.sid;
   const { topic, payload, qos, retain, props, expiresAt } = msg;
   msg.sid = ctx.journal!.addMessage({ topic, payload, qos, retain, props, expiresAt });
-  if (msg.sid < 0) ctx.metrics.storeRefused++;
+  _full(ctx, msg.sid < 0);
   return msg.sid;
+}
+
+/**
+ * Counts a message the store refused (`sqlite.disk_cache_size` reached: it stays in memory only,
+ * lost on a restart) and logs when the store fills up and when it has room again.
+ */
+function _full(ctx: BrokerContext, refused: boolean): void {
+  if (refused) ctx.metrics.storeRefused++;
+  if (refused === ctx.storeFull) return;
+  ctx.storeFull = refused;
+  if (refused) {
+    ctx.deps.log.warn(
+      "The store is full (sqlite.disk_cache_size): new messages are kept in memory only and are lost on a restart",
+    );
+  } else ctx.deps.log.info(`The store has room again; ${ctx.metrics.storeRefused} messages were not stored`);
 }
 
 /** Writes the session's own fields and will; a session that is no longer durable is deleted. */
@@ -40,7 +55,7 @@ export function journalSession(ctx: BrokerContext, s: Session): void {
         props: w.props,
         expiresAt: 0,
       });
-      if (s.willSid < 0) ctx.metrics.storeRefused++;
+      _full(ctx, s.willSid < 0);
     }
     if (s.willSid > 0) will = { msgId: s.willSid, at: s.willAt, delay: w.delay, expiry: w.expiry };
   }
@@ -106,10 +121,12 @@ export function journalSent(
   retain: boolean,
   subIds: readonly number[] | null,
 ): void {
+  // in flight first: dequeuing first would release the message's last reference and delete it
+  if (pid !== 0 && durable(ctx, s)) {
+    const id = storedId(ctx, msg);
+    if (id > 0) ctx.journal!.putInflight(s.clientId, pid, 1, _delivery(id, qos, retain, subIds));
+  }
   if (seq !== 0) ctx.journal!.dequeue(s.clientId, seq);
-  if (pid === 0 || !durable(ctx, s)) return;
-  const id = storedId(ctx, msg);
-  if (id > 0) ctx.journal!.putInflight(s.clientId, pid, 1, _delivery(id, qos, retain, subIds));
 }
 
 /** PUBREC arrived for `pid`: the delivery waits for PUBCOMP now. */

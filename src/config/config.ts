@@ -168,8 +168,14 @@ const sqliteSpec = obj({
   enable: bool(true),
   disk_cache_size: int(102_400, 1, 1_000_000_000),
   mounted_file_path: str(""),
-  flush_mem_threshold: int(100, 1, 1_000_000),
-  resend_interval: int(5000, 0, 86_400_000),
+  flush_mem_threshold: notice(
+    int(100, 1, 1_000_000),
+    "has no effect: each event-loop turn's writes are committed together before anything is acknowledged",
+  ),
+  resend_interval: notice(
+    int(5000, 0, 86_400_000),
+    "has no effect: unacknowledged deliveries are sent again when the client reconnects [MQTT-4.4.0-1]",
+  ),
 });
 
 const UNSUPPORTED_SECTION: Spec<null> = {

@@ -6,7 +6,7 @@
 import mqttPacket, { type Packet } from "mqtt-packet";
 import { type Broker, createBroker } from "../../src/broker/broker.ts";
 import type { Client, ClientSink } from "../../src/broker/client.ts";
-import type { BrokerOptions, Logger } from "../../src/broker/context.ts";
+import type { BrokerDeps, BrokerOptions, Logger } from "../../src/broker/context.ts";
 import { Decoder } from "../../src/protocol/codec.ts";
 import { PacketWriter } from "../../src/protocol/packet_writer.ts";
 import { MqttError } from "../../src/protocol/reason_code.ts";
@@ -17,8 +17,8 @@ export const quietLog: Logger = { error: () => {}, warn: () => {}, info: () => {
 export class TestBroker {
   now = 1_000_000;
   readonly broker: Broker;
-  constructor(opts: Partial<BrokerOptions> = {}) {
-    this.broker = createBroker(opts, { now: () => this.now, log: quietLog });
+  constructor(opts: Partial<BrokerOptions> = {}, deps: Partial<BrokerDeps> = {}) {
+    this.broker = createBroker(opts, { now: () => this.now, log: quietLog, ...deps });
   }
   /** Advances the clock and runs tick(). */
   advance(ms: number): void {
