@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../config/config_error.ts";
+import type { Logger } from "../broker/context.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { createSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
@@ -15,20 +16,39 @@ export function storePath(cfg: Config): string {
   return join(cfg.sqlite?.mounted_file_path || "/tmp/", "broker.db");
 }
 
-/** The store, or null when persistence is off; throws ConfigError when the file is unusable. */
-export function openStore(rt: Runtime, cfg: Config, source: string): Store | null {
+/**
+ * The store, or null when persistence is off. An unusable file is a ConfigError, unless `discard`
+ * (`--discard_store`): then it is moved aside, with its WAL, and an empty store starts.
+ */
+export function openStore(
+  rt: Runtime,
+  cfg: Config,
+  source: string,
+  log: Logger,
+  discard = false,
+): Store | null {
   const sq = cfg.sqlite;
   if (sq === null || !sq.enable) return null;
   const path = storePath(cfg);
+  const open = () => createSqliteStore(rt.openSqlite(path), { maxMessages: sq.disk_cache_size });
   try {
-    return createSqliteStore(rt.openSqlite(path), { maxMessages: sq.disk_cache_size });
+    return open();
   } catch (e) {
-    throw new ConfigError(
-      source,
-      0,
-      "sqlite.mounted_file_path",
-      `cannot open the store ${path}: ${(e as Error).message}. It may hold acknowledged messages, ` +
-        "so it is left as it is: move it aside (or repair it with sqlite3 .recover) and start again",
-    );
+    const why = `cannot open the store ${path}: ${(e as Error).message}`;
+    if (!discard) {
+      throw new ConfigError(
+        source,
+        0,
+        "sqlite.mounted_file_path",
+        `${why}. It may hold acknowledged messages, so it is left as it is: move it aside (or repair ` +
+          "it with sqlite3 .recover), or start with --discard_store to have it moved aside and start empty",
+      );
+    }
+    const aside = `${path}.unreadable-${new Date(rt.now()).toISOString().replace(/[:.]/g, "-")}`;
+    for (const suffix of ["", "-wal", "-shm"]) {
+      if (rt.fileExists(path + suffix)) rt.renameFile(path + suffix, aside + suffix);
+    }
+    log.warn(`${why}; moved to ${aside} (--discard_store), starting with an empty store`);
+    return open();
   }
 }

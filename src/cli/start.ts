@@ -98,7 +98,7 @@ async function _run(
   for (const w of st.loaded.warnings) log.warn(w);
   let started: Started;
   try {
-    started = await _start(rt, st, log);
+    started = await _start(rt, st, log, flags.discard_store === true);
   } catch (e) {
     log.fatal(`${(e as Error).message}; the broker did not start`);
     if (!_logSettings(st, child).console) io.err(`${(e as Error).message}\n`);
@@ -152,9 +152,9 @@ interface Started {
 }
 
 /** Opens the store, restores from it, and starts the broker and its listeners. */
-async function _start(rt: Runtime, st: Settings, log: Logger): Promise<Started> {
+async function _start(rt: Runtime, st: Settings, log: Logger, discardStore: boolean): Promise<Started> {
   const cfg = st.loaded.config;
-  const store = openStore(rt, cfg, st.loaded.source);
+  const store = openStore(rt, cfg, st.loaded.source, log, discardStore);
   try {
     const broker = createBroker(brokerOptions(cfg.mqtt), {
       now: rt.now,

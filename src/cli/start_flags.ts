@@ -27,6 +27,7 @@ export const START_OPTIONS = {
   max_tq_thread: { type: "string", short: "T" },
   parallel: { type: "string", short: "n" },
   acl: { type: "string" },
+  discard_store: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -57,6 +58,8 @@ Options (NanoMQ's; flags > NANOMQ_* environment > file > defaults):
   -S, --msq_len N          mqtt.max_mqueue_len
   -D, --qos_duration SECS  mqtt.retry_interval
   --acl FILE               ACL rules in the hmq line format (auth.acl_file)
+  --discard_store          an unreadable sqlite store is moved aside (broker.db.unreadable-TIME)
+                           and the broker starts with an empty one; without it, it refuses to start
   -t, -T, -n N             NanoMQ's thread counts: accepted, no effect here
   -h, --help               this text
 

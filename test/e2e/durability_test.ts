@@ -3,7 +3,7 @@
  * acknowledged reaches persistent sessions after a SIGKILL and a restart.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -13,7 +13,9 @@ import { freePort, waitFor } from "../helpers/live_broker.ts";
 import { run } from "../helpers/run.ts";
 
 /** A broker process on its own folder: conf, pid file, database. */
-async function brokerDir(): Promise<{ dir: string; url: string; start(): ReturnType<typeof run> }> {
+async function brokerDir(): Promise<
+  { dir: string; url: string; start(extra?: string[]): ReturnType<typeof run> }
+> {
   const dir = mkdtempSync(join(tmpdir(), "broker-durable-"));
   const port = await freePort();
   const conf = join(dir, "nanomq.conf");
@@ -25,11 +27,10 @@ async function brokerDir(): Promise<{ dir: string; url: string; start(): ReturnT
   return {
     dir,
     url: `mqtt://127.0.0.1:${port}`,
-    start() {
-      const p = run(process.execPath, ["src/main.ts", "start", "--conf", conf], 60_000, {
+    start(extra: string[] = []) {
+      return run(process.execPath, ["src/main.ts", "start", "--conf", conf, ...extra], 60_000, {
         NANOMQ_PID_FILE: pidFile,
       });
-      return p;
     },
   };
 }
@@ -160,5 +161,29 @@ describe("durability with sqlite { }", () => {
     await broker.done;
     const firsts = got.filter((n, i) => got.indexOf(n) === i);
     assert.deepEqual(firsts, [...firsts].sort((x, y) => x - y), "first deliveries in publishing order");
+  });
+
+  test("an unreadable store stops the start and stays; --discard_store moves it aside and starts empty", async () => {
+    const b = await brokerDir();
+    const db = join(b.dir, "broker.db");
+    const garbage = "not a database, but long enough to have a header. ".repeat(40);
+    writeFileSync(db, garbage);
+    const refused = await b.start().done;
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /cannot open the store .*broker\.db: .*not a database.*--discard_store/);
+    assert.equal(readFileSync(db, "utf8"), garbage, "left as it was");
+
+    const broker = b.start(["--discard_store"]);
+    await started(b, broker.pid);
+    const aside = readdirSync(b.dir).find((f) => f.startsWith("broker.db.unreadable-"));
+    assert.ok(aside !== undefined, "moved aside");
+    assert.equal(readFileSync(join(b.dir, aside), "utf8"), garbage);
+    process.kill(broker.pid, "SIGTERM");
+    const r = await broker.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /moved to .*broker\.db\.unreadable-.* \(--discard_store\), starting with an empty store/,
+    );
   });
 });
