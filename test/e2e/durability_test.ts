@@ -35,6 +35,13 @@ async function brokerDir(): Promise<
   };
 }
 
+/** An MQTT.js store that a client's end() does not close, so that the next connection gets it. */
+class KeptStore extends mqtt.Store {
+  override close(cb?: () => void): void {
+    cb?.();
+  }
+}
+
 /** Waits until the broker process `pid` has written its pid file (a killed one leaves its own behind). */
 async function started(b: { dir: string }, pid: number): Promise<void> {
   const file = join(b.dir, "nanomq.pid");
@@ -185,5 +192,70 @@ describe("durability with sqlite { }", () => {
       r.stderr,
       /moved to .*broker\.db\.unreadable-.* \(--discard_store\), starting with an empty store/,
     );
+  });
+
+  test("QoS 2 to an online subscriber, broker killed three times mid-flow: each message arrives exactly once", async () => {
+    const b = await brokerDir();
+    let broker = b.start();
+    await started(b, broker.pid);
+    const subOpts = {
+      protocolVersion: 5 as const,
+      clean: false,
+      clientId: "qos2-sub",
+      properties: { sessionExpiryInterval: 3600 },
+      reconnectPeriod: 0,
+    };
+    const got: number[] = [];
+    // the client's QoS 2 state must outlive its connection too: one incoming store for every connection
+    const incomingStore = new KeptStore();
+    const listen = (): mqtt.MqttClient => {
+      const c = mqtt.connect(b.url, { ...subOpts, incomingStore });
+      c.on("message", (_t, p) => got.push(Number(p.toString())));
+      c.on("error", () => {});
+      return c;
+    };
+    let sub = listen();
+    await new Promise((r) => sub.once("connect", r));
+    await sub.subscribeAsync("x/#", { qos: 2 });
+    const acked: number[] = [];
+    let next = 0;
+    for (let round = 0; round < 3; round++) {
+      const pub = await mqtt.connectAsync(b.url, {
+        protocolVersion: 4,
+        clientId: `x-pub-${round}`,
+        reconnectPeriod: 0,
+      });
+      pub.on("error", () => {});
+      const killAt = acked.length + 50 + Math.floor(Math.random() * 200);
+      await new Promise<void>((resolve) => {
+        let killed = false;
+        const one = (): void => {
+          const n = next++;
+          pub.publish("x/1", String(n), { qos: 2 }, (err) => {
+            if (err === undefined || err === null) acked.push(n);
+            if (killed) return;
+            if (acked.length >= killAt) {
+              killed = true;
+              process.kill(broker.pid, "SIGKILL");
+              resolve();
+            } else one();
+          });
+        };
+        for (let k = 0; k < 5; k++) one();
+      });
+      await broker.done;
+      pub.end(true);
+      sub.end(true);
+      // numbers in flight at the kill are never sent again: any repeat would be the broker's
+      broker = b.start();
+      await started(b, broker.pid);
+      sub = listen();
+    }
+    await waitFor(() => acked.every((n) => got.includes(n)), "every acknowledged message", 30_000);
+    sub.end(true);
+    process.kill(broker.pid, "SIGTERM");
+    await broker.done;
+    const dups = got.filter((n, i) => got.indexOf(n) !== i);
+    assert.deepEqual(dups, [], `no duplicates at QoS 2 (acked ${acked.length}, got ${got.length})`);
   });
 });
