@@ -80,4 +80,41 @@ describe("durable state", () => {
     back.connect("s", persistent);
     assert.equal(back.takeAll("publish").length, 4, "kept in memory");
   });
+
+  test("a client connected when the broker stopped: its will goes out after the restore, after its delay", () => {
+    const store = createMemoryStore();
+    const before = new TestBroker({}, { journal: store });
+    const watcher = before.client(5);
+    watcher.connect("watcher", persistent);
+    watcher.subscribe("wills/#", 1);
+    watcher.send({ cmd: "disconnect" });
+    const dying = before.client(5);
+    dying.connect("dying", {
+      ...persistent,
+      will: {
+        topic: "wills/dying",
+        payload: Buffer.from("gone"),
+        qos: 1,
+        retain: false,
+        properties: { willDelayInterval: 5 },
+      },
+    });
+    store.commit(); // the broker stops here, with "dying" still connected
+
+    const after = new TestBroker({}, { journal: store });
+    after.now = before.now;
+    after.broker.restore(store.load());
+    after.advance(4000);
+    const back = after.client(5);
+    back.connect("watcher", persistent);
+    assert.equal(back.takeAll("publish").length, 0, "not before the Will Delay Interval");
+    back.send({ cmd: "disconnect" });
+    after.advance(2000);
+    const again = after.client(5);
+    again.connect("watcher", persistent);
+    assert.deepEqual(again.takeAll("publish").map((p) => [p.topic, String(p.payload)]), [[
+      "wills/dying",
+      "gone",
+    ]]);
+  });
 });
