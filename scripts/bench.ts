@@ -7,6 +7,10 @@
  * MQTT, so a stunnel client on the load generator's core wraps its connections in TLS (the same
  * stunnel for both brokers; its CPU counts against the load generator, not the broker).
  *
+ * --persist compares persistence: Mosquitto with `persistence true`, this broker in memory, and
+ * this broker with `sqlite { }` (a fresh database each run). Subscribers keep persistent sessions
+ * (Clean Session 0), which mqttload cannot open, so the load comes from scripts/bench_load.ts.
+ *
  * --ws runs them over each broker's WebSocket listener: scripts/ws_proxy.ts, on the load generator's
  * core, carries mqttload's TCP connections over WebSockets (the proxy's CPU counts against the load).
  *
@@ -17,7 +21,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { makeTestCerts, type TestCerts } from "../test/helpers/certs.ts";
 import { cpus } from "node:os";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -30,8 +34,10 @@ const { values: opt } = parseArgs({
     out: { type: "string" },
     tls: { type: "boolean", default: false },
     ws: { type: "boolean", default: false },
+    persist: { type: "boolean", default: false },
   },
 });
+const PERSIST = opt.persist === true;
 const TLS = opt.tls === true;
 const WS = opt.ws === true;
 const REPS = Number(opt.reps);
@@ -92,6 +98,7 @@ interface Result {
 }
 
 function loadGenerator(): string[] {
+  if (PERSIST) return [process.execPath, `${ROOT}scripts/bench_load.ts`, "--persistent"];
   const src = `${ROOT}../shared/tools/mqttload/mqttload.c`;
   const bin = `${BENCH}/mqttload`;
   if (existsSync(src)) {
@@ -113,6 +120,15 @@ interface BrokerRun {
   cmd: string;
 }
 
+/** Empty persistence folders before each broker start (--persist); Mosquitto's user must write its own. */
+function _freshStores(): void {
+  for (const d of ["store", "mosquitto-store"]) {
+    rmSync(`${BENCH}/${d}`, { recursive: true, force: true });
+    mkdirSync(`${BENCH}/${d}`, { recursive: true });
+    chmodSync(`${BENCH}/${d}`, 0o777);
+  }
+}
+
 function brokers(certs: TestCerts | null): BrokerRun[] {
   const mosqConf = `${BENCH}/mosquitto.conf`;
   const ourConf = `${BENCH}/broker.conf`;
@@ -122,7 +138,9 @@ function brokers(certs: TestCerts | null): BrokerRun[] {
   const wsMosq = WS ? "listener 18833 127.0.0.1\nprotocol websockets\n" : "";
   writeFileSync(
     mosqConf,
-    `listener 18830 127.0.0.1\n${tlsMosq}${wsMosq}allow_anonymous true\npersistence false\nlog_dest none\n`,
+    `listener 18830 127.0.0.1\n${tlsMosq}${wsMosq}allow_anonymous true\n${
+      PERSIST ? `persistence true\npersistence_location ${BENCH}/mosquitto-store/\n` : "persistence false\n"
+    }log_dest none\n`,
   );
   const tlsOurs = certs === null
     ? ""
@@ -139,12 +157,28 @@ function brokers(certs: TestCerts | null): BrokerRun[] {
       cmd: `${mosq} -c ${mosqConf}`,
     },
     {
-      name: "this broker",
+      name: PERSIST ? "this broker, memory" : "this broker",
       port: tls ? 18841 : 18840,
       loadPort: tls ? 18842 : WS ? 18844 : 18840,
       cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${ourConf}`,
     },
+    ...(PERSIST ? [_sqliteBroker()] : []),
   ];
+}
+
+/** This broker with `sqlite { }` on a database that start() empties before each run. */
+function _sqliteBroker(): BrokerRun {
+  const conf = `${BENCH}/broker-sqlite.conf`;
+  writeFileSync(
+    conf,
+    `listeners.tcp.bind = "127.0.0.1:18840"\nsqlite {\n  mounted_file_path = "${BENCH}/store"\n}\n`,
+  );
+  return {
+    name: "this broker, sqlite",
+    port: 18840,
+    loadPort: 18840,
+    cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${conf}`,
+  };
 }
 
 /** Test certificates that Mosquitto can read after it drops root for its own user. */
@@ -308,6 +342,7 @@ async function main(): Promise<void> {
   for (const s of scen) {
     for (let rep = 1; rep <= REPS; rep++) {
       for (const b of list) {
+        if (PERSIST) _freshStores();
         const proc = await startBroker(b.cmd, b.port);
         const r = runLoad(gen, b.loadPort, proc.pid, s);
         await proc.stop();
@@ -352,7 +387,14 @@ async function main(): Promise<void> {
   }
   stunnel?.kill();
   const table = lines.join("\n");
-  const out = opt.out ?? (TLS ? ".bench/results-tls.md" : WS ? ".bench/results-ws.md" : ".bench/results.md");
+  const out = opt.out ??
+    (TLS
+      ? ".bench/results-tls.md"
+      : WS
+      ? ".bench/results-ws.md"
+      : PERSIST
+      ? ".bench/results-persist.md"
+      : ".bench/results.md");
   writeFileSync(`${ROOT}${out}`, table + "\n");
   console.log(table);
 }

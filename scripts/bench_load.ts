@@ -26,6 +26,8 @@ const { values: o } = parseArgs({
     "conns-only": { type: "string" },
     "broker-pid": { type: "string" },
     quiet: { type: "boolean" },
+    /** Subscribers connect with Clean Session 0: their sessions persist (bench.ts --persist). */
+    persistent: { type: "boolean" },
   },
 });
 const PORT = Number(o.port);
@@ -49,7 +51,8 @@ function packet(type: number, body: Buffer): Buffer {
   return Buffer.concat([Buffer.from([type, ...len]), body]);
 }
 const connect = (id: string) =>
-  packet(0x10, Buffer.concat([str("MQTT"), Buffer.from([4, 2, 0, 60]), str(id)]));
+  packet(0x10, Buffer.concat([str("MQTT"), Buffer.from([4, _persistent(id) ? 0 : 2, 0, 60]), str(id)]));
+const _persistent = (id: string) => o.persistent === true && id.startsWith("sub-");
 
 /** A connection that calls `on(type, flags, body)` for each packet from the broker. */
 function open(id: string, on: (type: number, body: Buffer) => void): Promise<net.Socket> {
