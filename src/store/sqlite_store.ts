@@ -2,7 +2,8 @@
  * The Store on an embedded SQLite database (bun:sqlite under Bun, node:sqlite elsewhere, opened by
  * the runtime). WAL mode with synchronous=FULL: commit() returns once the transaction is in the
  * log on disk. Writes between commits share one transaction, so a turn's work costs one fsync.
- * Reference counts of messages live in memory, rebuilt from the tables by load().
+ * Reference counts of messages, and which message each queue, in-flight and retained row holds,
+ * live in memory, rebuilt from the tables by load(): a write never has to read first.
  */
 import type { SqliteDatabase, SqliteStatement, SqlValue } from "../runtime/sqlite.ts";
 import type {
@@ -40,15 +41,12 @@ const SQL = {
   sessionWill: "SELECT will_msg FROM sessions WHERE client_id = ?",
   putSub: "INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
   deleteSub: "DELETE FROM subscriptions WHERE client_id = ? AND filter = ?",
-  queued: "SELECT msg_id FROM queue WHERE client_id = ? AND seq = ?",
   enqueue: "INSERT OR REPLACE INTO queue VALUES (?, ?, ?, ?, ?, ?)",
   dequeue: "DELETE FROM queue WHERE client_id = ? AND seq = ?",
-  inflightMsg: "SELECT msg_id FROM inflight WHERE client_id = ? AND packet_id = ?",
   putInflight: "INSERT OR REPLACE INTO inflight VALUES (?, ?, ?, ?, ?, ?, ?)",
   deleteInflight: "DELETE FROM inflight WHERE client_id = ? AND packet_id = ?",
   putRx: "INSERT OR IGNORE INTO rx_qos2 VALUES (?, ?)",
   deleteRx: "DELETE FROM rx_qos2 WHERE client_id = ? AND packet_id = ?",
-  retainedMsg: "SELECT msg_id FROM retained WHERE topic = ?",
   setRetained: "INSERT OR REPLACE INTO retained VALUES (?, ?)",
   deleteRetained: "DELETE FROM retained WHERE topic = ?",
 } as const;
@@ -77,6 +75,10 @@ const _delivery = (r: Record<string, SqlValue>): StoredDelivery => ({
 class SqliteStore implements Store {
   private st: Stmts;
   private refs = new Map<number, number>();
+  /** Message id of each queued (by seq) and in-flight (by packet id) row, per client. */
+  private queued = new Map<string, Map<number, number>>();
+  private flying = new Map<string, Map<number, number>>();
+  private retainedIds = new Map<string, number>();
   private open = false;
   readonly counters: StoreCounters = { messages: 0, refused: 0 };
 
@@ -140,11 +142,29 @@ class SqliteStore implements Store {
       topic: String(r.topic),
       msgId: Number(r.msg_id),
     }));
+    this._index([...sessions.values()], retained);
     return {
       messages: this._loadMessages([...sessions.values()], retained),
       sessions: [...sessions.values()],
       retained,
     };
+  }
+
+  private _index(sessions: LoadedSession[], retained: { topic: string; msgId: number }[]): void {
+    this.queued.clear();
+    this.flying.clear();
+    this.retainedIds = new Map(retained.map((r) => [r.topic, r.msgId]));
+    for (const s of sessions) {
+      this.queued.set(s.clientId, new Map(s.queue.map((q) => [q.seq, q.delivery.msgId])));
+      this.flying.set(s.clientId, new Map(s.inflight.map((f) => [f.packetId, f.delivery.msgId])));
+    }
+  }
+
+  /** The client's row map in `m`, created when missing. */
+  private _rows(m: Map<string, Map<number, number>>, clientId: string): Map<number, number> {
+    let rows = m.get(clientId);
+    if (rows === undefined) m.set(clientId, rows = new Map());
+    return rows;
   }
 
   /** Rebuilds the reference counts, deletes messages nothing refers to, and returns the rest. */
@@ -220,6 +240,8 @@ class SqliteStore implements Store {
       this.db.prepare(`DELETE FROM ${t} WHERE client_id = ?`).run(clientId);
     }
     for (const r of ids) this._ref(Number(r.id), -1);
+    this.queued.delete(clientId);
+    this.flying.delete(clientId);
   }
 
   putSubscription(clientId: string, s: StoredSubscription): void {
@@ -231,21 +253,27 @@ class SqliteStore implements Store {
   }
 
   enqueue(clientId: string, seq: number, d: StoredDelivery): void {
-    const old = this._one(this.st.queued, clientId, seq, "msg_id");
+    const rows = this._rows(this.queued, clientId);
+    const old = rows.get(seq) ?? null;
+    rows.set(seq, d.msgId);
     this._write(this.st.enqueue, clientId, seq, d.msgId, d.qos, d.retain ? 1 : 0, d.subIds.join(","));
     this._ref(d.msgId, 1);
     if (old !== null) this._ref(old, -1);
   }
 
   dequeue(clientId: string, seq: number): void {
-    const old = this._one(this.st.queued, clientId, seq, "msg_id");
-    if (old === null) return;
+    const rows = this.queued.get(clientId);
+    const old = rows?.get(seq);
+    if (old === undefined) return;
+    rows!.delete(seq);
     this._write(this.st.dequeue, clientId, seq);
     this._ref(old, -1);
   }
 
   putInflight(clientId: string, packetId: number, state: 1 | 2, d: StoredDelivery): void {
-    const old = this._one(this.st.inflightMsg, clientId, packetId, "msg_id");
+    const rows = this._rows(this.flying, clientId);
+    const old = rows.get(packetId) ?? null;
+    rows.set(packetId, d.msgId);
     const subIds = d.subIds.join(",");
     this._write(this.st.putInflight, clientId, packetId, state, d.msgId, d.qos, d.retain ? 1 : 0, subIds);
     this._ref(d.msgId, 1);
@@ -253,8 +281,10 @@ class SqliteStore implements Store {
   }
 
   deleteInflight(clientId: string, packetId: number): void {
-    const old = this._one(this.st.inflightMsg, clientId, packetId, "msg_id");
-    if (old === null) return;
+    const rows = this.flying.get(clientId);
+    const old = rows?.get(packetId);
+    if (old === undefined) return;
+    rows!.delete(packetId);
     this._write(this.st.deleteInflight, clientId, packetId);
     this._ref(old, -1);
   }
@@ -268,15 +298,17 @@ class SqliteStore implements Store {
   }
 
   setRetained(topic: string, msgId: number): void {
-    const old = this._one(this.st.retainedMsg, topic, "msg_id");
+    const old = this.retainedIds.get(topic) ?? null;
+    this.retainedIds.set(topic, msgId);
     this._write(this.st.setRetained, topic, msgId);
     this._ref(msgId, 1);
     if (old !== null) this._ref(old, -1);
   }
 
   deleteRetained(topic: string): void {
-    const old = this._one(this.st.retainedMsg, topic, "msg_id");
-    if (old === null) return;
+    const old = this.retainedIds.get(topic);
+    if (old === undefined) return;
+    this.retainedIds.delete(topic);
     this._write(this.st.deleteRetained, topic);
     this._ref(old, -1);
   }
