@@ -129,7 +129,7 @@ export function journalSent(
   if (seq !== 0) ctx.journal!.dequeue(s.clientId, seq);
 }
 
-/** PUBREC arrived for `pid`: the delivery waits for PUBCOMP now. */
+/** PUBREC arrived for `pid`: the delivery waits for PUBCOMP now (a restore resends only PUBREL, so RETAIN and subscription ids are not kept). */
 export function journalReceived(
   ctx: BrokerContext,
   s: Session,
