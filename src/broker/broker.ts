@@ -22,6 +22,7 @@ import { handlePublish } from "./handle/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handle/subscribe.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createRetainedStore } from "./retained.ts";
+import { journalRetained } from "./durable.ts";
 import { detachClient, disconnectClient, tickSessions } from "./sessions.ts";
 import { createTopicTree } from "./topic_tree.ts";
 import { tickCongestion } from "./flow_control.ts";
@@ -64,7 +65,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     sessions: new Map(),
     clients: new Set(),
     tree: createTopicTree(),
-    retained: createRetainedStore(),
+    retained: createRetainedStore((topic) => journalRetained(ctx, topic, null)),
     metrics: createMetrics(),
     timed: new Set(),
     congested: new Set(),

@@ -43,6 +43,7 @@ export function restoreState(ctx: BrokerContext, snap: JournalSnapshot): number 
   for (const r of snap.retained) {
     const m = msgs.get(r.msgId);
     if (m !== null && (m.expiresAt === 0 || m.expiresAt > now)) ctx.retained.set(m);
+    else ctx.journal?.deleteRetained(r.topic);
   }
   const wills: Session[] = [];
   for (const ls of snap.sessions) {

@@ -10,9 +10,9 @@ function _node(): Node {
   return { children: new Map(), msg: null };
 }
 
-/** Creates an empty retained-message store. */
-export function createRetainedStore(): RetainedStore {
-  return new RetainedStore();
+/** Creates an empty retained-message store; `onExpired(topic)` hears of each message that expired in it. */
+export function createRetainedStore(onExpired: (topic: string) => void = () => {}): RetainedStore {
+  return new RetainedStore(onExpired);
 }
 
 /** Retained messages keyed by topic. */
@@ -20,6 +20,8 @@ export class RetainedStore {
   private root = _node();
   /** Number of retained messages. */
   count = 0;
+
+  constructor(private readonly onExpired: (topic: string) => void) {}
 
   /** Stores `msg` as the retained message of its topic, replacing the previous one [MQTT-3.3.1-5]. */
   set(msg: Message): void {
@@ -59,7 +61,11 @@ export class RetainedStore {
     _walk(this.root, filter.split("/"), 0, out);
     const live = out.filter((m) => m.expiresAt === 0 || m.expiresAt > now);
     if (live.length !== out.length) {
-      for (const m of out) if (m.expiresAt !== 0 && m.expiresAt <= now) this.delete(m.topic);
+      for (const m of out) {
+        if (m.expiresAt === 0 || m.expiresAt > now) continue;
+        this.delete(m.topic);
+        this.onExpired(m.topic);
+      }
     }
     return live;
   }

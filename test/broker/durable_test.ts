@@ -81,6 +81,32 @@ describe("durable state", () => {
     assert.equal(back.takeAll("publish").length, 4, "kept in memory");
   });
 
+  test("a retained message that expires leaves the store, whether it expires before or after a restore", () => {
+    const store = createMemoryStore();
+    const tb = new TestBroker({}, { journal: store });
+    const pub = tb.client(5);
+    pub.connect("p");
+    const expiring = { retain: true, properties: { messageExpiryInterval: 10 } };
+    pub.publish("r/1", "short", 0, expiring);
+    pub.publish("r/2", "short too", 0, expiring);
+    pub.publish("r/3", "forever", 0, { retain: true });
+    store.commit();
+    tb.advance(11_000);
+    const sub = tb.client(5);
+    sub.connect("s");
+    sub.subscribe("r/1", 0); // r/1's expiry is found here
+    assert.equal(sub.takeAll("publish").length, 0);
+    store.commit();
+    assert.deepEqual(store.load().retained.map((r) => r.topic).sort(), ["r/2", "r/3"]);
+
+    const after = new TestBroker({}, { journal: store });
+    after.now = tb.now;
+    after.broker.restore(store.load());
+    store.commit();
+    assert.deepEqual(store.load().retained.map((r) => r.topic), ["r/3"], "r/2 expired while stopped");
+    assert.equal(after.broker.stats().retained, 1);
+  });
+
   test("a client connected when the broker stopped: its will goes out after the restore, after its delay", () => {
     const store = createMemoryStore();
     const before = new TestBroker({}, { journal: store });

@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import process from "node:process";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { describe, test } from "node:test";
 import mqtt from "mqtt";
 import pkg from "../../package.json" with { type: "json" };
@@ -60,6 +61,43 @@ async function roundTrip(port: number, topic: string): Promise<mqtt.IPublishPack
   }
 }
 
+/**
+ * With `sqlite { }`: a persistent session subscribes and leaves, QoS 1 messages are acknowledged for
+ * it, the broker is killed with SIGKILL, and after a restart the session gets them all.
+ */
+async function survivesKill(a: Artifact): Promise<string[]> {
+  const { conf, port, env, dir } = await setup((d) => `sqlite {\n  mounted_file_path = "${d}"\n}\n`);
+  const url = `mqtt://127.0.0.1:${port}`;
+  const started = async () => {
+    const b = cli(a, ["start", "--conf", conf], env);
+    const mine = () =>
+      existsSync(env.NANOMQ_PID_FILE!) && readFileSync(env.NANOMQ_PID_FILE!, "utf8").trim() === String(b.pid);
+    await waitFor(mine, `${a.target} to start`, EMULATED_MS);
+    return b;
+  };
+  const session = { clientId: "release-durable", clean: false, reconnectPeriod: 0 };
+  const first = await started();
+  const sub = await mqtt.connectAsync(url, session);
+  await sub.subscribeAsync("durable/#", { qos: 1 });
+  await sub.endAsync();
+  const pub = await mqtt.connectAsync(url, { clientId: "release-durable-pub", reconnectPeriod: 0 });
+  for (let i = 0; i < 20; i++) await pub.publishAsync(`durable/${i}`, `m${i}`, { qos: 1 });
+  process.kill(first.pid, "SIGKILL");
+  await first.done;
+  pub.end(true);
+
+  const second = await started();
+  const got: string[] = [];
+  const back = mqtt.connect(url, session);
+  back.on("message", (_t, payload) => got.push(payload.toString()));
+  await waitFor(() => got.length >= 20, "the stored messages", EMULATED_MS);
+  back.end(true);
+  assert.equal((await cli(a, ["stop"], env).done).code, 0);
+  assert.match((await second.done).stderr, /Persistence on: .*broker\.db, 1 sessions? /);
+  assert.ok(existsSync(join(dir, "broker.db")));
+  return got;
+}
+
 describe("release artifacts", () => {
   const all = artifacts();
 
@@ -101,6 +139,18 @@ describe("release artifacts", () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /sqlite: persistence needs SQLite, and Node\.js 18\.\d+\.\d+ has no node:sqlite/);
     assert.match(r.stderr, /set sqlite\.enable = false/);
+  });
+
+  const twenty = Array.from({ length: 20 }, (_, i) => `m${i}`);
+  test("linux-x86_64 with sqlite { } (bun:sqlite): acknowledged QoS 1 messages for an offline session survive SIGKILL", async () => {
+    assert.deepEqual(await survivesKill(all.find((a) => a.target === "linux-x86_64")!), twenty);
+  });
+
+  test("the armv7 bundle on Node.js 22.13 with sqlite { } (node:sqlite): the same after SIGKILL", async () => {
+    const node22 = resolve(".cache/node22/bin/node");
+    if (!existsSync(node22)) throw new Error(`${node22} is missing: run scripts/install_release_deps.sh`);
+    const arm = all.find((a) => a.target === "armv7")!;
+    assert.deepEqual(await survivesKill({ ...arm, env: { NODE: node22 } }), twenty);
   });
 
   test("linux-x86_64: start -d detaches, logs to log.dir, and stop ends it", async () => {

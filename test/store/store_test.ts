@@ -153,6 +153,30 @@ for (const [name, make] of IMPLEMENTATIONS) {
       assert.equal(snap.sessions[0]!.inflight[0]!.state, 2);
     });
 
+    test("a dequeue removes a row of an earlier commit and one of the same commit alike", () => {
+      const s = make();
+      const [m1, m2, m3] = ["1", "2", "3"].map((t) => s.store.addMessage(msg(t))) as [number, number, number];
+      s.store.putSession(session("a"));
+      s.store.enqueue("a", 1, dl(m1));
+      s.store.commit();
+      s.store.enqueue("a", 2, dl(m2));
+      s.store.enqueue("a", 3, dl(m3));
+      s.store.putInflight("a", 7, 1, dl(m1));
+      s.store.dequeue("a", 1);
+      s.store.putInflight("a", 8, 1, dl(m2));
+      s.store.dequeue("a", 2);
+      s.store.commit();
+      const a = s.reopen().load().sessions[0]!;
+      assert.deepEqual(a.queue, [{ seq: 3, delivery: dl(m3) }]);
+      assert.deepEqual(a.inflight.map((f) => [f.packetId, f.delivery.msgId]).sort(), [[7, m1], [8, m2]]);
+      s.store.dequeue("a", 3);
+      s.store.deleteInflight("a", 7);
+      s.store.deleteInflight("a", 8);
+      s.store.commit();
+      assert.equal(s.store.counters.messages, 0);
+      assert.equal(s.reopen().load().messages.size, 0);
+    });
+
     test("deleteSession removes its subscriptions, queue and in-flight state", () => {
       const s = make();
       const m = s.store.addMessage(msg("t"));
