@@ -366,6 +366,14 @@ function row(s: string, name: string, rs: Result[], base: Result[] | null): stri
   } | ${Number.isFinite(ratio) ? ratio.toFixed(2) + "x" : ""}${note} |`;
 }
 
+/** --persist: the delivered rate of `rs` relative to this broker in memory, as a table cell. */
+function _vsMemory(rs: Result[], memory: Result[] | undefined): string {
+  if (memory === undefined) return "";
+  const rate = (xs: Result[]) => median(xs.filter((r) => r.error === undefined).map((r) => r.recv_rate));
+  const ratio = rate(rs) / rate(memory);
+  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : "";
+}
+
 /** The TCP-to-WebSocket proxy for --ws, on the load generator's core. */
 function startWsProxy(): ChildProcess {
   const routes = ["18834=ws://127.0.0.1:18833/mqtt", "18844=ws://127.0.0.1:18843/mqtt"];
@@ -405,8 +413,8 @@ async function main(): Promise<void> {
     } GiB, ` +
     `Linux ${
       execFileSync("uname", ["-r"], { encoding: "utf8" }).trim()
-    }; broker pinned to core 0, load generator (${
-      gen.length === 1 ? "mqttload" : "bench_load.ts"
+    }; broker pinned to core 0, load generator (${gen.length === 1 ? "mqttload" : "bench_load.ts"}${
+      PERSIST ? ", subscribers on persistent sessions" : ""
     }) to core 1; ` +
     `64-byte payloads, ${DURATION} s windows, median of ${REPS}${
       TLS
@@ -418,13 +426,18 @@ async function main(): Promise<void> {
       execFileSync("bash", ["-c", "mosquitto -h | head -1 | awk '{print $3}'"], { encoding: "utf8" }).trim()
     }.`,
     "",
-    "| scenario | broker | delivered | latency p50 / p99 | lost | broker CPU | broker RSS | vs Mosquitto |",
-    "|---|---|---:|---:|---:|---:|---:|---:|",
+    `| scenario | broker | delivered | latency p50 / p99 | lost | broker CPU | broker RSS | vs Mosquitto |${
+      PERSIST ? " vs memory |" : ""
+    }`,
+    `|---|---|---:|---:|---:|---:|---:|---:|${PERSIST ? "---:|" : ""}`,
   ];
   for (const s of scen) {
     const base = results.get(`${s}/Mosquitto`) ?? null;
     for (const b of list) {
-      lines.push(row(s, b.name, results.get(`${s}/${b.name}`) ?? [], b.name === "Mosquitto" ? null : base));
+      const rs = results.get(`${s}/${b.name}`) ?? [];
+      const line = row(s, b.name, rs, b.name === "Mosquitto" ? null : base);
+      const memory = b.name.endsWith(", sqlite") ? results.get(`${s}/this broker, memory`) : undefined;
+      lines.push(PERSIST ? `${line} ${_vsMemory(rs, memory)} |` : line);
     }
   }
   stunnel?.kill();

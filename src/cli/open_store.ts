@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../config/config_error.ts";
-import type { Logger } from "../broker/context.ts";
+import type { BrokerLogger } from "./logger.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { createSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
@@ -24,13 +24,22 @@ export function openStore(
   rt: Runtime,
   cfg: Config,
   source: string,
-  log: Logger,
+  log: BrokerLogger,
   discard = false,
 ): Store | null {
   const sq = cfg.sqlite;
   if (sq === null || !sq.enable) return null;
   const path = storePath(cfg);
-  const open = () => createSqliteStore(rt.openSqlite(path), { maxMessages: sq.disk_cache_size });
+  const onFailure = (e: Error): never => {
+    log.fatal(
+      `The store ${path} could not be written (${e.message}): stopping at once, so that nothing is ` +
+        "acknowledged that is not on disk. What was acknowledged before is in the file: make room " +
+        "(or repair the file system) and start the broker again",
+    );
+    log.close();
+    return rt.exitNow(1);
+  };
+  const open = () => createSqliteStore(rt.openSqlite(path), { maxMessages: sq.disk_cache_size, onFailure });
   try {
     return open();
   } catch (e) {

@@ -5,7 +5,6 @@
 import { parseArgs } from "node:util";
 import { authNeeded, createAuth } from "../auth/create_auth.ts";
 import { type Broker, createBroker } from "../broker/broker.ts";
-import type { Logger } from "../broker/context.ts";
 import type { Store } from "../store/store.ts";
 import { openStore, storePath } from "./open_store.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -152,7 +151,7 @@ interface Started {
 }
 
 /** Opens the store, restores from it, and starts the broker and its listeners. */
-async function _start(rt: Runtime, st: Settings, log: Logger, discardStore: boolean): Promise<Started> {
+async function _start(rt: Runtime, st: Settings, log: BrokerLogger, discardStore: boolean): Promise<Started> {
   const cfg = st.loaded.config;
   const store = openStore(rt, cfg, st.loaded.source, log, discardStore);
   try {

@@ -48,6 +48,8 @@ export interface OsServices {
   sqliteMissing(): string | null;
   /** Opens (creating) an SQLite database file; throws what SQLite says about a bad file. */
   openSqlite(path: string): SqliteDatabase;
+  /** Ends the process at once with `code`: no pending output is written. */
+  exitNow(code: number): never;
 }
 
 /** The program and script this process runs, to start it again. */
@@ -83,6 +85,7 @@ export function createOsServices(): OsServices {
     },
     sqliteMissing,
     openSqlite,
+    exitNow: (code) => process.exit(code),
     renameFile: (from, to) => renameSync(from, to),
     removeFile: (path) => rmSync(path, { force: true }),
     fileExists: (path) => existsSync(path),

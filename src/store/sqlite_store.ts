@@ -8,6 +8,7 @@
  * subscriber's) never touches the queue table, which saves two of its six writes.
  */
 import type { SqliteDatabase, SqliteStatement, SqlValue } from "../runtime/sqlite.ts";
+import { SCHEMA, SQL } from "./sqlite_schema.ts";
 import type {
   LoadedSession,
   Store,
@@ -19,59 +20,26 @@ import type {
   StoreSnapshot,
 } from "./store.ts";
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS messages(id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL,
-  qos INTEGER NOT NULL, retain INTEGER NOT NULL, props BLOB, expires_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS sessions(client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL, will_msg INTEGER, will_at INTEGER, will_delay INTEGER, will_expiry INTEGER);
-CREATE TABLE IF NOT EXISTS subscriptions(client_id TEXT, filter TEXT, qos INTEGER, no_local INTEGER,
-  rap INTEGER, rh INTEGER, sub_id INTEGER, PRIMARY KEY(client_id, filter)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS queue(client_id TEXT, seq INTEGER, msg_id INTEGER, qos INTEGER,
-  retain INTEGER, sub_ids TEXT, PRIMARY KEY(client_id, seq)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS inflight(client_id TEXT, packet_id INTEGER, state INTEGER, msg_id INTEGER,
-  qos INTEGER, retain INTEGER, sub_ids TEXT, PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rx_qos2(client_id TEXT, packet_id INTEGER,
-  PRIMARY KEY(client_id, packet_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS retained(topic TEXT PRIMARY KEY, msg_id INTEGER) WITHOUT ROWID;
-`;
-
-const SQL = {
-  addMessage:
-    "INSERT INTO messages(topic, payload, qos, retain, props, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-  dropMessage: "DELETE FROM messages WHERE id = ?",
-  putSession: "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
-  sessionWill: "SELECT will_msg FROM sessions WHERE client_id = ?",
-  putSub: "INSERT OR REPLACE INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
-  deleteSub: "DELETE FROM subscriptions WHERE client_id = ? AND filter = ?",
-  enqueue: "INSERT OR REPLACE INTO queue VALUES (?, ?, ?, ?, ?, ?)",
-  dequeue: "DELETE FROM queue WHERE client_id = ? AND seq = ?",
-  putInflight: "INSERT OR REPLACE INTO inflight VALUES (?, ?, ?, ?, ?, ?, ?)",
-  deleteInflight: "DELETE FROM inflight WHERE client_id = ? AND packet_id = ?",
-  putRx: "INSERT OR IGNORE INTO rx_qos2 VALUES (?, ?)",
-  deleteRx: "DELETE FROM rx_qos2 WHERE client_id = ? AND packet_id = ?",
-  setRetained: "INSERT OR REPLACE INTO retained VALUES (?, ?)",
-  deleteRetained: "DELETE FROM retained WHERE topic = ?",
-  // plain ? three times: node:sqlite 22.13 refuses a reused ?1 ("column index out of range")
-  sessionRefs: "SELECT will_msg AS id FROM sessions WHERE client_id = ? AND will_msg IS NOT NULL " +
-    "UNION ALL SELECT msg_id FROM queue WHERE client_id = ? UNION ALL SELECT msg_id FROM inflight WHERE client_id = ?",
-  dropSession: "DELETE FROM sessions WHERE client_id = ?",
-  dropSubs: "DELETE FROM subscriptions WHERE client_id = ?",
-  dropQueue: "DELETE FROM queue WHERE client_id = ?",
-  dropInflight: "DELETE FROM inflight WHERE client_id = ?",
-  dropRx: "DELETE FROM rx_qos2 WHERE client_id = ?",
-} as const;
-
 type Stmts = { [K in keyof typeof SQL]: SqliteStatement };
 
 /** Options of {@link createSqliteStore}. */
 export interface SqliteStoreOptions {
   /** Most messages stored at once (`sqlite.disk_cache_size`); default unbounded. */
   maxMessages?: number;
+  /**
+   * Called when a write or a commit fails (disk full, I/O error). SQLite has rolled the turn's
+   * transaction back, so the broker's memory holds state the file does not: the caller must stop
+   * the process before any of the turn's output is written. Default: the error is thrown.
+   */
+  onFailure?: (e: Error) => never;
 }
 
 /** A Store on `db`, creating its tables when missing. */
 export function createSqliteStore(db: SqliteDatabase, opts: SqliteStoreOptions = {}): Store {
-  return new SqliteStore(db, opts.maxMessages ?? Infinity);
+  const fail = opts.onFailure ?? ((e: Error) => {
+    throw e;
+  });
+  return new SqliteStore(db, opts.maxMessages ?? Infinity, fail);
 }
 
 const _ids = (s: string): number[] => (s === "" ? [] : s.split(",").map(Number));
@@ -94,7 +62,11 @@ class SqliteStore implements Store {
   private open = false;
   readonly counters: StoreCounters = { messages: 0, refused: 0 };
 
-  constructor(private readonly db: SqliteDatabase, private readonly max: number) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly max: number,
+    private readonly fail: (e: Error) => never,
+  ) {
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;");
     db.exec(SCHEMA);
     this.st = Object.fromEntries(Object.entries(SQL).map(([k, sql]) => [k, db.prepare(sql)])) as Stmts;
@@ -243,12 +215,15 @@ class SqliteStore implements Store {
   }
 
   deleteSession(clientId: string): void {
-    this.commitLater();
-    const ids = this.st.sessionRefs.all(clientId, clientId, clientId);
-    const st = this.st;
-    for (const drop of [st.dropSession, st.dropSubs, st.dropQueue, st.dropInflight, st.dropRx]) {
-      drop.run(clientId);
-    }
+    const ids = this._guard(() => {
+      this.commitLater();
+      const refs = this.st.sessionRefs.all(clientId, clientId, clientId);
+      const st = this.st;
+      for (const drop of [st.dropSession, st.dropSubs, st.dropQueue, st.dropInflight, st.dropRx]) {
+        drop.run(clientId);
+      }
+      return refs;
+    });
     for (const r of ids) this._ref(Number(r.id), -1);
     for (const d of this.pending.get(clientId)?.values() ?? []) this._ref(d.msgId, -1);
     this.pending.delete(clientId);
@@ -330,14 +305,25 @@ class SqliteStore implements Store {
 
   commit(): void {
     if (!this.open) return;
-    for (const [clientId, rows] of this.pending) {
-      for (const [seq, d] of rows) {
-        this.st.enqueue.run(clientId, seq, d.msgId, d.qos, d.retain ? 1 : 0, d.subIds.join(","));
+    this._guard(() => {
+      for (const [clientId, rows] of this.pending) {
+        for (const [seq, d] of rows) {
+          this.st.enqueue.run(clientId, seq, d.msgId, d.qos, d.retain ? 1 : 0, d.subIds.join(","));
+        }
       }
-    }
-    this.pending.clear();
-    this.db.exec("COMMIT");
+      this.pending.clear();
+      this.db.exec("COMMIT");
+    });
     this.open = false;
+  }
+
+  /** Runs `f`; a failure goes to onFailure, since the transaction is gone with it. */
+  private _guard<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      return this.fail(e as Error);
+    }
   }
 
   close(): void {
@@ -353,8 +339,12 @@ class SqliteStore implements Store {
   }
 
   private _write(st: SqliteStatement, ...params: SqlValue[]): { lastInsertRowid: number | bigint } {
-    this.commitLater();
-    return st.run(...params);
+    try {
+      this.commitLater();
+      return st.run(...params);
+    } catch (e) {
+      return this.fail(e as Error);
+    }
   }
 
   /** The number in `column` of the first row, null when there is none. */

@@ -3,6 +3,7 @@
  * acknowledged reaches persistent sessions after a SIGKILL and a restart.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,10 +14,9 @@ import { freePort, waitFor } from "../helpers/live_broker.ts";
 import { run } from "../helpers/run.ts";
 
 /** A broker process on its own folder: conf, pid file, database. */
-async function brokerDir(): Promise<
+async function brokerDir(dir = mkdtempSync(join(tmpdir(), "broker-durable-"))): Promise<
   { dir: string; url: string; start(extra?: string[]): ReturnType<typeof run> }
 > {
-  const dir = mkdtempSync(join(tmpdir(), "broker-durable-"));
   const port = await freePort();
   const conf = join(dir, "nanomq.conf");
   writeFileSync(
@@ -192,6 +192,54 @@ describe("durability with sqlite { }", () => {
       r.stderr,
       /moved to .*broker\.db\.unreadable-.* \(--discard_store\), starting with an empty store/,
     );
+  });
+
+  test("a full disk stops the broker before it acknowledges what it could not store; with room again, every acknowledged message arrives", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "broker-full-"));
+    const mount = (opts: string) => execFileSync("mount", ["-t", "tmpfs", "-o", opts, "tmpfs", dir]);
+    try {
+      mount("size=1m");
+    } catch (e) {
+      throw new Error(`this test mounts a small tmpfs as the disk that fills up, which needs root: ${e}`);
+    }
+    try {
+      const b = await brokerDir(dir);
+      let broker = b.start();
+      await started(b, broker.pid);
+      const subOpts = { clientId: "full-sub", clean: false, reconnectPeriod: 0 };
+      const sub = await mqtt.connectAsync(b.url, subOpts);
+      await sub.subscribeAsync("full/#", { qos: 1 });
+      await sub.endAsync();
+      const pub = await mqtt.connectAsync(b.url, { clientId: "full-pub", reconnectPeriod: 0 });
+      pub.on("error", () => {});
+      const acked: string[] = [];
+      const stopped = broker.done.then(() => "stopped" as const);
+      for (let i = 0; i < 10_000; i++) {
+        const m = `m${i}-${"x".repeat(2000)}`;
+        if (await Promise.race([pub.publishAsync(`full/${i % 3}`, m, { qos: 1 }), stopped]) === "stopped") {
+          break;
+        }
+        acked.push(m);
+      }
+      pub.end(true);
+      const r = await broker.done;
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /store .*broker\.db could not be written \(.*full.*\): stopping at once/);
+      assert.ok(acked.length > 10, `some were stored first (${acked.length})`);
+
+      execFileSync("mount", ["-o", "remount,size=16m", dir]);
+      broker = b.start();
+      await started(b, broker.pid);
+      const got: string[] = [];
+      const back = mqtt.connect(b.url, subOpts);
+      back.on("message", (_t, p) => got.push(p.toString()));
+      await waitFor(() => acked.every((m) => got.includes(m)), "every acknowledged message", 20_000);
+      back.end(true);
+      process.kill(broker.pid, "SIGTERM");
+      assert.equal((await broker.done).code, 0);
+    } finally {
+      execFileSync("umount", [dir]);
+    }
   });
 
   test("QoS 2 to an online subscriber, broker killed three times mid-flow: each message arrives exactly once", async () => {
