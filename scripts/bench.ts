@@ -48,6 +48,28 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const BENCH = `${ROOT}.bench`;
 mkdirSync(BENCH, { recursive: true });
 
+/** 20 publishers on bench/0..19, one subscriber on bench/# (c, h). */
+const fanIn = (
+  qos: number,
+) => [
+  "--pubs",
+  "20",
+  "--subs",
+  "1",
+  "--topics",
+  "20",
+  "--sub-filter",
+  "bench/#",
+  "--qos",
+  String(qos),
+  "--size",
+  "64",
+];
+/** One publisher, 20 subscribers on its topic (d, g). */
+const fanOut = (
+  qos: number,
+) => ["--pubs", "1", "--subs", "20", "--topics", "1", "--qos", String(qos), "--size", "64"];
+
 const SCENARIOS: Record<string, { label: string; args: string[] }> = {
   a: {
     label: "(a) 1 pub → 1 sub, QoS 0",
@@ -57,53 +79,15 @@ const SCENARIOS: Record<string, { label: string; args: string[] }> = {
     label: "(b) 1 pub → 1 sub, QoS 1, 64 in flight",
     args: ["--pubs", "1", "--subs", "1", "--qos", "1", "--size", "64", "--inflight", "64"],
   },
-  c: {
-    label: "(c) 20 pubs → 1 sub on bench/#, QoS 0",
-    args: [
-      "--pubs",
-      "20",
-      "--subs",
-      "1",
-      "--topics",
-      "20",
-      "--sub-filter",
-      "bench/#",
-      "--qos",
-      "0",
-      "--size",
-      "64",
-    ],
-  },
-  d: {
-    label: "(d) 1 pub → 20 subs, QoS 0",
-    args: ["--pubs", "1", "--subs", "20", "--topics", "1", "--qos", "0", "--size", "64"],
-  },
+  c: { label: "(c) 20 pubs → 1 sub on bench/#, QoS 0", args: fanIn(0) },
+  d: { label: "(d) 1 pub → 20 subs, QoS 0", args: fanOut(0) },
   e: {
     label: "(e) 1 → 1, QoS 0, 1,000 msg/s (latency)",
     args: ["--pubs", "1", "--subs", "1", "--qos", "0", "--size", "64", "--rate", "1000"],
   },
   f: { label: "(f) 10,000 idle connections", args: ["--conns-only", "10000"] },
-  g: {
-    label: "(g) 1 pub → 20 subs, QoS 1",
-    args: ["--pubs", "1", "--subs", "20", "--topics", "1", "--qos", "1", "--size", "64"],
-  },
-  h: {
-    label: "(h) 20 pubs → 1 sub on bench/#, QoS 1",
-    args: [
-      "--pubs",
-      "20",
-      "--subs",
-      "1",
-      "--topics",
-      "20",
-      "--sub-filter",
-      "bench/#",
-      "--qos",
-      "1",
-      "--size",
-      "64",
-    ],
-  },
+  g: { label: "(g) 1 pub → 20 subs, QoS 1", args: fanOut(1) },
+  h: { label: "(h) 20 pubs → 1 sub on bench/#, QoS 1", args: fanIn(1) },
 };
 
 interface Result {

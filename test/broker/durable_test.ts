@@ -63,9 +63,10 @@ describe("durable state", () => {
     assert.equal(String(again[0]!.payload), "unacked");
   });
 
-  test("a full store: the message is still delivered, counted, and the warning is logged once", () => {
+  test("a full store: the message is still delivered, counted, the warning logged once, and room again logged", () => {
     const warnings: string[] = [];
-    const log: Logger = { ...quietLog, warn: (m) => warnings.push(m) };
+    const infos: string[] = [];
+    const log: Logger = { ...quietLog, warn: (m) => warnings.push(m), info: (m) => infos.push(m) };
     const tb = new TestBroker({}, { journal: createMemoryStore({ maxMessages: 2 }), log });
     const sub = tb.client(5);
     sub.connect("s", persistent);
@@ -78,7 +79,13 @@ describe("durable state", () => {
     assert.equal(warnings.filter((w) => /store is full/.test(w)).length, 1);
     const back = tb.client(5);
     back.connect("s", persistent);
-    assert.equal(back.takeAll("publish").length, 4, "kept in memory");
+    const got = back.takeAll("publish");
+    assert.equal(got.length, 4, "kept in memory");
+    for (const p of got) back.send({ cmd: "puback", messageId: p.messageId! });
+    pub.publish("f", "after", 1);
+    assert.deepEqual(infos.filter((m) => /room again/.test(m)), [
+      "The store has room again; 2 messages were not stored",
+    ]);
   });
 
   test("a retained message that expires leaves the store, whether it expires before or after a restore", () => {

@@ -42,6 +42,13 @@ class KeptStore extends mqtt.Store {
   }
 }
 
+/** An MQTT 3.1.1 publisher that does not reconnect; the errors of a killed broker are expected. */
+async function publisher(url: string, clientId: string): Promise<mqtt.MqttClient> {
+  const pub = await mqtt.connectAsync(url, { protocolVersion: 4, clientId, reconnectPeriod: 0 });
+  pub.on("error", () => {});
+  return pub;
+}
+
 /** Waits until the broker process `pid` has written its pid file (a killed one leaves its own behind). */
 async function started(b: { dir: string }, pid: number): Promise<void> {
   const file = join(b.dir, "nanomq.pid");
@@ -62,11 +69,7 @@ describe("durability with sqlite { }", () => {
     });
     await sub.subscribeAsync("d/#", { qos: 2 });
     await sub.endAsync();
-    const pub = await mqtt.connectAsync(b.url, {
-      protocolVersion: 4,
-      clientId: "durable-pub",
-      reconnectPeriod: 0,
-    });
+    const pub = await publisher(b.url, "durable-pub");
     for (let i = 0; i < 50; i++) await pub.publishAsync(`d/${i % 3}`, `m${i}`, { qos: i % 2 === 0 ? 1 : 2 });
     await pub.publishAsync("d/r", "kept", { qos: 1, retain: true });
     process.kill(broker.pid, "SIGKILL"); // right after the last acknowledgement
@@ -125,12 +128,7 @@ describe("durability with sqlite { }", () => {
     const acked: number[] = [];
     let next = 0;
     for (let round = 0; round < 3; round++) {
-      const pub = await mqtt.connectAsync(b.url, {
-        protocolVersion: 4,
-        clientId: `crash-pub-${round}`,
-        reconnectPeriod: 0,
-      });
-      pub.on("error", () => {});
+      const pub = await publisher(b.url, `crash-pub-${round}`);
       const killAt = acked.length + 100 + Math.floor(Math.random() * 400);
       // ten in flight at a time; the kill lands in the middle of them
       await new Promise<void>((resolve) => {
@@ -210,8 +208,7 @@ describe("durability with sqlite { }", () => {
       const sub = await mqtt.connectAsync(b.url, subOpts);
       await sub.subscribeAsync("full/#", { qos: 1 });
       await sub.endAsync();
-      const pub = await mqtt.connectAsync(b.url, { clientId: "full-pub", reconnectPeriod: 0 });
-      pub.on("error", () => {});
+      const pub = await publisher(b.url, "full-pub");
       const acked: string[] = [];
       const stopped = broker.done.then(() => "stopped" as const);
       for (let i = 0; i < 10_000; i++) {
@@ -268,12 +265,7 @@ describe("durability with sqlite { }", () => {
     const acked: number[] = [];
     let next = 0;
     for (let round = 0; round < 3; round++) {
-      const pub = await mqtt.connectAsync(b.url, {
-        protocolVersion: 4,
-        clientId: `x-pub-${round}`,
-        reconnectPeriod: 0,
-      });
-      pub.on("error", () => {});
+      const pub = await publisher(b.url, `x-pub-${round}`);
       const killAt = acked.length + 50 + Math.floor(Math.random() * 200);
       await new Promise<void>((resolve) => {
         let killed = false;

@@ -68,20 +68,15 @@ for (const [name, make] of IMPLEMENTATIONS) {
       });
       const m1 = s.store.addMessage(msg("t/1", "one"));
       const m2 = s.store.addMessage(msg("t/2", "two"));
-      s.store.putSession({
+      const stored = {
         clientId: "a",
         expiryInterval: 60,
         expiresAt: 1234,
         will: { msgId: will, at: 99, delay: 30, expiry: -1 },
-      });
-      s.store.putSubscription("a", {
-        filter: "$share/g/t/#",
-        qos: 2,
-        noLocal: true,
-        rap: true,
-        rh: 2,
-        subId: 7,
-      });
+      };
+      const sub = { filter: "$share/g/t/#", qos: 2, noLocal: true, rap: true, rh: 2, subId: 7 };
+      s.store.putSession(stored);
+      s.store.putSubscription("a", sub);
       s.store.enqueue("a", 2, dl(m2, [7, 9]));
       s.store.enqueue("a", 1, dl(m1));
       s.store.putInflight("a", 10, 2, dl(m1));
@@ -92,21 +87,9 @@ for (const [name, make] of IMPLEMENTATIONS) {
       const a = snap.sessions[0]!;
       assert.deepEqual(
         { clientId: a.clientId, expiryInterval: a.expiryInterval, expiresAt: a.expiresAt, will: a.will },
-        {
-          clientId: "a",
-          expiryInterval: 60,
-          expiresAt: 1234,
-          will: { msgId: will, at: 99, delay: 30, expiry: -1 },
-        },
+        stored,
       );
-      assert.deepEqual(a.subscriptions, [{
-        filter: "$share/g/t/#",
-        qos: 2,
-        noLocal: true,
-        rap: true,
-        rh: 2,
-        subId: 7,
-      }]);
+      assert.deepEqual(a.subscriptions, [sub]);
       assert.deepEqual(
         a.queue,
         [{ seq: 1, delivery: dl(m1) }, { seq: 2, delivery: dl(m2, [7, 9]) }],
