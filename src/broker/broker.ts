@@ -28,6 +28,8 @@ import { createTopicTree } from "./topic_tree.ts";
 import { tickCongestion } from "./flow_control.ts";
 import type { JournalSnapshot } from "./journal.ts";
 import { restoreState } from "./restore.ts";
+import { createMessage } from "./message.ts";
+import { publishMessage } from "./router.ts";
 
 /** The broker as the transport and the cli see it. */
 export interface Broker {
@@ -51,6 +53,8 @@ export interface Broker {
   configure(opts: Partial<BrokerOptions>): void;
   /** Replaces authentication and access control (null: everything allowed). */
   setAuth(auth: AuthHooks | null): void;
+  /** Publishes a message of the broker's own (`$SYS/...`): no client, no access control. */
+  publish(topic: string, payload: Buffer, opts: { qos?: 0 | 1 | 2; retain?: boolean }): void;
   /** Loads journaled state into the new, empty broker; returns the sessions restored. */
   restore(snap: JournalSnapshot): number;
   /** Counts for status output and tests. */
@@ -118,6 +122,12 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     setAuth(auth) {
       ctx.auth = auth;
       ctx.authGen++;
+    },
+    publish(topic, payload, opts) {
+      publishMessage(
+        ctx,
+        createMessage(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false }),
+      );
     },
     restore: (snap) => restoreState(ctx, snap),
     stats: () => _stats(ctx),

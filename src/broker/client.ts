@@ -18,6 +18,8 @@ export interface ClientSink {
   readonly remoteAddress: string;
   /** On a listener with `use_cn_as_username`: the verified client certificate's CN, which becomes the user name. */
   readonly certUsername?: string | undefined;
+  /** A connection from inside the broker (a bridge): no authentication, no access control. */
+  readonly trusted?: boolean;
 }
 
 /** Connection lifecycle. */

@@ -12,6 +12,8 @@ import { loadConfig, type LoadedConfig } from "../config/load_config.ts";
 import type { Runtime, TlsOptions } from "../runtime/runtime.ts";
 import type { ListenerSpec } from "../transport/listeners.ts";
 import { flagEdits, type StartFlags } from "./start_flags.ts";
+import type { BridgeOptions } from "../bridge/bridge_options.ts";
+import { bridgeSettings } from "./bridge_settings.ts";
 
 /** NanoMQ's default configuration path, used when present and nothing else is named. */
 export const DEFAULT_CONF = "/etc/nanomq.conf";
@@ -23,6 +25,7 @@ export interface Settings {
   conf: string | null;
   auth: AuthSettings;
   listeners: ListenerSpec[];
+  bridges: BridgeOptions[];
   /** One-line notices about flags without effect. */
   notices: string[];
 }
@@ -47,6 +50,7 @@ export async function loadSettings(
     conf,
     auth: await _auth(rt, cfg, loaded.source),
     listeners: await _listeners(rt, cfg, loaded.source),
+    bridges: await bridgeSettings(rt, cfg, loaded.source),
     notices,
   };
 }
@@ -83,7 +87,7 @@ async function _auth(rt: Runtime, cfg: Config, source: string): Promise<AuthSett
   const a = cfg.auth;
   const rules = a.acl_file === null
     ? []
-    : parseHmqAcl(await _read(rt, a.acl_file, source, "auth.acl_file"), a.acl_file);
+    : parseHmqAcl(await readConfigFile(rt, a.acl_file, source, "auth.acl_file"), a.acl_file);
   return {
     allowAnonymous: a.allow_anonymous,
     passwords: a.password,
@@ -93,7 +97,13 @@ async function _auth(rt: Runtime, cfg: Config, source: string): Promise<AuthSett
   };
 }
 
-async function _read(rt: Runtime, path: string, source: string, key: string): Promise<string> {
+/** Reads a file the configuration names; a failure is a ConfigError naming `key`. */
+export async function readConfigFile(
+  rt: Runtime,
+  path: string,
+  source: string,
+  key: string,
+): Promise<string> {
   try {
     return await rt.readTextFile(path);
   } catch (e) {
@@ -144,12 +154,12 @@ function _all<T extends object>(path: string, l: (T & { named: Record<string, T>
 
 async function _tls(rt: Runtime, l: TlsFiles, path: string, source: string): Promise<TlsOptions> {
   const tls: TlsOptions = {
-    key: await _read(rt, l.keyfile!, source, `${path}.keyfile`),
-    cert: await _read(rt, l.certfile!, source, `${path}.certfile`),
+    key: await readConfigFile(rt, l.keyfile!, source, `${path}.keyfile`),
+    cert: await readConfigFile(rt, l.certfile!, source, `${path}.certfile`),
     requestCert: l.verify_peer,
     rejectUnauthorized: l.verify_peer && l.fail_if_no_peer_cert,
   };
-  if (l.cacertfile !== null) tls.ca = await _read(rt, l.cacertfile, source, `${path}.cacertfile`);
+  if (l.cacertfile !== null) tls.ca = await readConfigFile(rt, l.cacertfile, source, `${path}.cacertfile`);
   if (l.key_password !== null) tls.passphrase = l.key_password;
   return tls;
 }

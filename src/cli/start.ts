@@ -7,6 +7,8 @@ import { authNeeded, createAuth } from "../auth/create_auth.ts";
 import { type Broker, createBroker } from "../broker/broker.ts";
 import type { Store } from "../store/store.ts";
 import { openStore, storePath } from "./open_store.ts";
+import { Bridge } from "../bridge/bridge.ts";
+import type { BridgeOptions } from "../bridge/bridge_options.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { type Listeners, type ListenerSpec, startListeners } from "../transport/listeners.ts";
 import { brokerOptions, loadSettings, type Settings } from "./load_settings.ts";
@@ -104,7 +106,7 @@ async function _run(
     log.close();
     return 1;
   }
-  const { broker, listeners, store } = started;
+  const { broker, listeners, store, bridges } = started;
   await rt.writeTextFile(pidFile, `${rt.pid}\n`);
   const stopTick = rt.every(1000, () => {
     broker.tick(rt.now());
@@ -127,6 +129,7 @@ async function _run(
       if (stopping) return;
       stopping = true;
       stopTick();
+      for (const b of bridges) b.stop();
       void listeners.close();
       broker.close(); // MQTT 5 clients get DISCONNECT 0x8B
       log.info("Stopped by a signal");
@@ -148,6 +151,27 @@ interface Started {
   broker: Broker;
   listeners: Listeners;
   store: Store | null;
+  bridges: Bridge[];
+}
+
+/** Starts each bridge; its local client connection goes through the listeners' flusher. */
+function startBridges(
+  rt: Runtime,
+  broker: Broker,
+  listeners: Listeners,
+  specs: BridgeOptions[],
+  log: BrokerLogger,
+): Bridge[] {
+  return specs.map((o) => {
+    const b = new Bridge(o, {
+      connect: (c) => rt.connect(c),
+      attachLocal: (conn) => listeners.attach(conn),
+      publishState: (topic, payload) => broker.publish(topic, Buffer.from(payload), { retain: true }),
+      log,
+    });
+    b.start();
+    return b;
+  });
 }
 
 /** Opens the store, restores from it, and starts the broker and its listeners. */
@@ -171,7 +195,8 @@ async function _start(rt: Runtime, st: Settings, log: BrokerLogger, discardStore
     }
     broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
     const commit = store === null ? null : store.commit.bind(store);
-    return { broker, store, listeners: await startListeners(rt, broker, st.listeners, log, { commit }) };
+    const listeners = await startListeners(rt, broker, st.listeners, log, { commit });
+    return { broker, store, listeners, bridges: startBridges(rt, broker, listeners, st.bridges, log) };
   } catch (e) {
     store?.close();
     throw e;

@@ -187,13 +187,11 @@ const awsSpec = obj({
   max_parallel_processes: int(2, 1, 1024),
 });
 
-const BRIDGES_LATER = "is parsed; MQTT bridges are not implemented yet (issue #8), so it does not connect";
-
 /** `bridges { mqtt.<name>, mqtt.cache, aws.<name> }`. */
 export const bridgesSpec = obj({
   mqtt: objWithNamed(
-    { cache: section(notice(cacheSpec, BRIDGES_LATER)) },
-    notice(bridgeSpec, BRIDGES_LATER),
+    { cache: section(cacheSpec) },
+    bridgeSpec,
   ),
   aws: objWithNamed({}, notice(awsSpec, "is not supported: AWS IoT bridges are not built into this broker")),
 });

@@ -5,10 +5,14 @@
 import mqttPacket from "mqtt-packet";
 import type {
   IAuthPacket,
+  IConnackPacket,
   IConnectPacket,
   IDisconnectPacket,
   IPingreqPacket,
+  IPingrespPacket,
+  ISubackPacket,
   ISubscribePacket,
+  IUnsubackPacket,
   IUnsubscribePacket,
   Packet as MqttPacket,
 } from "mqtt-packet";
@@ -34,8 +38,20 @@ export type InboundPacket =
   | IDisconnectPacket
   | IAuthPacket;
 
+/** Every packet a server may send to a client (what the bridge reads). */
+export type ServerPacket =
+  | PublishPacket
+  | AckPacket
+  | IConnackPacket
+  | ISubackPacket
+  | IUnsubackPacket
+  | IPingrespPacket
+  | IDisconnectPacket
+  | IAuthPacket;
+
 export type {
   IAuthPacket,
+  IConnackPacket,
   IConnectPacket,
   IDisconnectPacket,
   ISubscribePacket,
@@ -45,11 +61,17 @@ export type {
 
 const ACK_CMDS = ["puback", "pubrec", "pubrel", "pubcomp"] as const;
 const CLIENT_TYPES = new Set([1, 3, 4, 5, 6, 7, 8, 10, 12, 14, 15]);
+const SERVER_TYPES = new Set([2, 3, 4, 5, 6, 7, 9, 11, 13, 14, 15]);
 
 /** Options of {@link Decoder}. */
 export interface DecoderOptions {
   /** Largest packet accepted, in bytes (default 268435460, the protocol maximum). */
   maxPacketSize?: number;
+  /**
+   * Decode what a server sends, at this protocol level (a client's side of a connection); by
+   * default what a client sends, the level coming from its CONNECT.
+   */
+  serverVersion?: 3 | 4 | 5;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -96,9 +118,12 @@ export class Decoder {
   private buf: Buffer = EMPTY;
   private pos = 0;
   private readonly maxPacketSize: number;
+  private readonly fromServer: boolean;
 
   constructor(options: DecoderOptions = {}) {
     this.maxPacketSize = options.maxPacketSize ?? 268435460;
+    this.fromServer = options.serverVersion !== undefined;
+    this.version = options.serverVersion ?? 0;
   }
 
   /** Adds bytes received from the peer. */
@@ -147,11 +172,12 @@ export class Decoder {
     this.pos = end;
     const b0 = buf[start]!;
     const type = b0 >> 4;
-    if (type === 3) return decodePublish(buf, start + i, end, b0 & 0x0f, this.version === 5);
+    if (type === 3) return decodePublish(buf, start + i, end, b0 & 0x0f, this.version === 5, this.fromServer);
     if (type >= 4 && type <= 7) return this._ack(buf, start + i, end, b0);
     if (type === 12 && b0 === 0xc0 && rem === 0) return { cmd: "pingreq" };
-    if (!CLIENT_TYPES.has(type)) {
-      throw new MqttError(RC.MALFORMED_PACKET, `Packet type ${type} may not be sent by a client`);
+    if (!(this.fromServer ? SERVER_TYPES : CLIENT_TYPES).has(type)) {
+      const who = this.fromServer ? "server" : "client";
+      throw new MqttError(RC.MALFORMED_PACKET, `Packet type ${type} may not be sent by a ${who}`);
     }
     if (type === 1) this._checkConnectHeader(buf, start + i, end);
     return this._slowPath(buf.subarray(start, end));
@@ -218,6 +244,23 @@ export class Decoder {
     if (p.cmd === "connect") this.version = p.protocolVersion ?? 4;
     (p as { raw?: Buffer }).raw = raw;
     return p as InboundPacket;
+  }
+}
+
+/** A Decoder for what a server sends: the same framing and checks, typed for that side. */
+export class ServerDecoder {
+  private readonly d: Decoder;
+  constructor(version: 3 | 4 | 5, maxPacketSize?: number) {
+    this.d = new Decoder(
+      maxPacketSize === undefined ? { serverVersion: version } : { serverVersion: version, maxPacketSize },
+    );
+  }
+  push(chunk: Buffer): void {
+    this.d.push(chunk);
+  }
+  /** The next complete packet, or null; throws MqttError on malformed input. */
+  next(): ServerPacket | null {
+    return this.d.next() as unknown as ServerPacket | null;
   }
 }
 

@@ -25,6 +25,8 @@ export interface PublishPacket {
   expiry: number;
   /** Payload Format Indicator: 1 means the payload must be UTF-8. */
   payloadFormat: number;
+  /** From a server only: the first Subscription Identifier, 0 when absent. */
+  subId: number;
   props: Buffer | null;
 }
 
@@ -43,7 +45,8 @@ function malformed(msg: string, rule?: string): MqttError {
 
 /**
  * Decodes the PUBLISH occupying `buf[start, end)` (variable header and payload; `flags` is the low
- * nibble of the first byte). Throws MqttError with the reason code for the DISCONNECT.
+ * nibble of the first byte). Throws MqttError with the reason code for the DISCONNECT. A PUBLISH
+ * `fromServer` may carry Subscription Identifiers: the first is kept in `subId`, none in `props`.
  */
 export function decodePublish(
   buf: Buffer,
@@ -51,6 +54,7 @@ export function decodePublish(
   end: number,
   flags: number,
   v5: boolean,
+  fromServer = false,
 ): PublishPacket {
   const qos = (flags >> 1) & 3;
   if (qos === 3) throw malformed("PUBLISH with QoS 3", "[MQTT-3.3.1-4]");
@@ -89,9 +93,10 @@ export function decodePublish(
     topicAlias: 0,
     expiry: -1,
     payloadFormat: 0,
+    subId: 0,
     props: null,
   };
-  if (v5) p = _decodeProperties(buf, p, end, pkt);
+  if (v5) p = _decodeProperties(buf, p, end, pkt, fromServer);
   else if (tlen === 0) throw new MqttError(RC.TOPIC_NAME_INVALID, "Empty topic", "[MQTT-4.7.3-1]");
   pkt.payload = buf.subarray(p, end);
   return pkt;
@@ -118,7 +123,13 @@ function _skipString(buf: Buffer, p: number, end: number): number {
 }
 
 /** Parses the MQTT 5 PUBLISH properties at `p`; returns where the payload starts. */
-function _decodeProperties(buf: Buffer, p: number, end: number, pkt: PublishPacket): number {
+function _decodeProperties(
+  buf: Buffer,
+  p: number,
+  end: number,
+  pkt: PublishPacket,
+  fromServer: boolean,
+): number {
   const packed = _readVarint(buf, p, end);
   const len = Math.floor(packed / 8);
   const pstart = p + (packed % 8);
@@ -128,11 +139,11 @@ function _decodeProperties(buf: Buffer, p: number, end: number, pkt: PublishPack
   // Topic Alias and Message Expiry are consumed here; every other property is forwarded as raw bytes.
   let keepFrom = pstart;
   let kept: Buffer[] | null = null;
-  const seen = { mask: 0 };
+  const seen = { mask: 0, fromServer };
   while (q < pend) {
     const id = buf[q]!;
     const next = _property(buf, q + 1, pend, id, pkt, seen);
-    if (id === P_EXPIRY || id === P_TOPIC_ALIAS) {
+    if (id === P_EXPIRY || id === P_TOPIC_ALIAS || id === P_SUBSCRIPTION_ID) {
       kept ??= [];
       if (q > keepFrom) kept.push(buf.subarray(keepFrom, q));
       keepFrom = next;
@@ -165,7 +176,7 @@ function _property(
   pend: number,
   id: number,
   pkt: PublishPacket,
-  seen: { mask: number },
+  seen: { mask: number; fromServer: boolean },
 ): number {
   const once = ONCE[id];
   if (once !== undefined) {
@@ -204,8 +215,18 @@ function _property(
         throw new MqttError(RC.TOPIC_ALIAS_INVALID, "Topic Alias 0", "[MQTT-3.3.2-8]");
       }
       return q + 2;
-    case P_SUBSCRIPTION_ID:
-      throw new MqttError(RC.PROTOCOL_ERROR, "Subscription Identifier in a client PUBLISH", "[MQTT-3.3.4-6]");
+    case P_SUBSCRIPTION_ID: {
+      if (!seen.fromServer) {
+        throw new MqttError(
+          RC.PROTOCOL_ERROR,
+          "Subscription Identifier in a client PUBLISH",
+          "[MQTT-3.3.4-6]",
+        );
+      }
+      const packed = _readVarint(buf, q, pend);
+      if (pkt.subId === 0) pkt.subId = Math.floor(packed / 8);
+      return q + (packed % 8);
+    }
     default:
       throw new MqttError(RC.PROTOCOL_ERROR, `Property 0x${id.toString(16)} is not allowed in PUBLISH`);
   }

@@ -9,7 +9,13 @@ import net from "node:net";
 import tls from "node:tls";
 import process from "node:process";
 import { commonName, type Connection, type ConnectionHandlers } from "../transport/connection.ts";
-import { type Runtime, type ServerHandle, TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions } from "./runtime.ts";
+import {
+  type ConnectOptions,
+  type Runtime,
+  type ServerHandle,
+  TLS_HANDSHAKE_TIMEOUT_MS,
+  tlsLibraryOptions,
+} from "./runtime.ts";
 
 function _listen(server: net.Server, host: string, port: number): Promise<ServerHandle> {
   return new Promise<ServerHandle>((resolve, reject) => {
@@ -59,6 +65,26 @@ class SocketConnection implements Connection {
     const t = this.s as tls.TLSSocket;
     return t.encrypted === true && t.authorized ? commonName(t.getPeerCertificate()?.subject) : undefined;
   }
+}
+
+function _connect(o: ConnectOptions): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    const s = o.tls === undefined
+      ? net.connect({ host: o.host, port: o.port, noDelay: true })
+      : tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? "" : o.host, ...o.tls });
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(new Error(why));
+    };
+    const timer = setTimeout(() => fail(`no connection within ${o.timeoutMs} ms`), o.timeoutMs);
+    s.once("error", (e) => fail(e.message));
+    s.once(o.tls === undefined ? "connect" : "secureConnect", () => {
+      clearTimeout(timer);
+      s.removeAllListeners("error");
+      resolve(new SocketConnection(s));
+    });
+  });
 }
 
 function _runtimeName(): [string, string] {
@@ -116,6 +142,7 @@ export function createNodeRuntime(): Runtime {
       return _listen(server, host, port);
     },
     listenWs,
+    connect: _connect,
     readTextFile: (path) => readFile(path, "utf8"),
     now: Date.now,
     every(ms, fn) {

@@ -39,6 +39,27 @@ export function tlsLibraryOptions(
   return rest;
 }
 
+/** A TLS client's settings (the bridge's `ssl { }`), PEM contents already read. */
+export interface ClientTlsOptions {
+  /** CA certificates the server's certificate is verified against (default: the system's). */
+  ca?: string;
+  /** A client certificate and its key, for servers that ask for one. */
+  cert?: string;
+  key?: string;
+  passphrase?: string;
+  /** Refuse a server whose certificate does not verify (default true). */
+  rejectUnauthorized?: boolean;
+}
+
+/** Where an outgoing connection goes. */
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  tls?: ClientTlsOptions;
+  /** Give up when the connection (and TLS handshake) is not up within this. */
+  timeoutMs: number;
+}
+
 /** Operating-system services. */
 export interface Runtime extends OsServices {
   /** "bun", "node" or "deno", and its version. */
@@ -52,6 +73,8 @@ export interface Runtime extends OsServices {
     tls: TlsOptions,
     onConnection: (c: Connection) => void,
   ): Promise<ServerHandle>;
+  /** An outgoing TCP (or TLS) connection; rejects with the reason it could not be made. */
+  connect(o: ConnectOptions): Promise<Connection>;
   /** MQTT over WebSocket (WSS with `o.tls`): node:http + ws under every runtime. */
   listenWs(o: WsListenOptions, onConnection: (c: Connection) => void): Promise<ServerHandle>;
   readTextFile(path: string): Promise<string>;

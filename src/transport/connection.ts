@@ -27,6 +27,8 @@ export interface Connection {
   destroy(): void;
   /** The Common Name of the client certificate, when one was presented and verified. */
   peerCommonName(): string | undefined;
+  /** A connection from inside the broker (a bridge): no authentication, no access control. */
+  readonly trusted?: boolean;
 }
 
 /** The CN of a certificate subject (which may list several). */

@@ -86,6 +86,10 @@ export class Link implements ClientSink, ConnectionHandlers {
     return this.useCn ? this.conn.peerCommonName() : undefined;
   }
 
+  get trusted(): boolean {
+    return this.conn.trusted === true;
+  }
+
   onData(chunk: Buffer): void {
     if (this.client.state === ClientState.Closed) return;
     this.decoder.push(chunk);

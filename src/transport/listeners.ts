@@ -12,6 +12,8 @@ export interface Listeners {
   replace(i: number, spec: ListenerSpec): Promise<void>;
   /** Stops accepting connections. */
   close(): Promise<void>;
+  /** Binds a connection made elsewhere (a bridge's own) to the broker, as if accepted. */
+  attach(conn: Connection): void;
 }
 
 /** One listener: TCP, or TLS when `tls` is given; WebSocket (WSS with `tls`) when `wsPath` is. */
@@ -76,6 +78,7 @@ export async function startListeners(
     close: async () => {
       await Promise.all(servers.map((s) => s.close()));
     },
+    attach: (conn) => void new Link(conn, broker, flusher, log),
   };
 }
 

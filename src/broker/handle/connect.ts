@@ -52,7 +52,7 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
   const certUser = c.sink.certUsername;
   if (certUser !== undefined) p.username = certUser; // the certificate, not the CONNECT, says who it is
   const auth = ctx.auth;
-  if (auth === null) return _accept(ctx, c, p, clientId, assigned, keepalive);
+  if (auth === null || c.sink.trusted === true) return _accept(ctx, c, p, clientId, assigned, keepalive);
   const who = (c.identity = { clientId, username: p.username, ip: ipOf(c.sink.remoteAddress) });
   const verdict = auth.authenticate(who, p.password, certUser !== undefined);
   if (typeof verdict === "number") return _authenticated(ctx, c, p, verdict, [clientId, assigned, keepalive]);

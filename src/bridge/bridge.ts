@@ -1,0 +1,117 @@
+/**
+ * One configured bridge over its lifetime: connects (to `server`, then each of `hybrid_servers` in
+ * turn after a failure), reconnects with exponential backoff up to `backoff_max`, and reports its
+ * state in the log and as a retained `$SYS/brokers/<name>/state` message.
+ */
+import type { Logger } from "../broker/context.ts";
+import type { ConnectOptions } from "../runtime/runtime.ts";
+import type { Connection } from "../transport/connection.ts";
+import { BridgeConnection, type BridgeCounters } from "./bridge_connection.ts";
+import type { BridgeOptions } from "./bridge_options.ts";
+
+/** What a bridge needs from the program around it. */
+export interface BridgeDeps {
+  connect(o: ConnectOptions): Promise<Connection>;
+  /** Binds the bridge's own client connection to the local broker. */
+  attachLocal(conn: Connection): void;
+  /** Publishes a retained message of the broker's own. */
+  publishState(topic: string, payload: string): void;
+  log: Logger;
+}
+
+/** The first reconnect waits this long; each failure doubles it, up to backoff_max. */
+const FIRST_BACKOFF_MS = 500;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export type BridgeState = "connecting" | "connected" | "disconnected" | "stopped";
+
+/** A bridge to one upstream broker (or a list of them to fail over between). */
+export class Bridge {
+  state: BridgeState = "disconnected";
+  readonly counters: BridgeCounters = { forwarded: 0, received: 0, unmatched: 0 };
+  private current: BridgeConnection | null = null;
+  private failures = 0;
+  private serverIdx = 0;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(readonly opts: BridgeOptions, private readonly deps: BridgeDeps) {}
+
+  start(): void {
+    this._connect();
+  }
+
+  /** Closes the connections; no reconnect follows. */
+  stop(): void {
+    this.state = "stopped";
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.current?.close("the broker is stopping");
+    this._report("");
+  }
+
+  private get _server() {
+    return this.opts.servers[this.serverIdx]!;
+  }
+
+  private _connect(): void {
+    this.timer = null;
+    if (this.state === "stopped") return;
+    this.state = "connecting";
+    const s = this._server;
+    const o: ConnectOptions = { host: s.host, port: s.port, timeoutMs: CONNECT_TIMEOUT_MS };
+    if (s.tls !== undefined) o.tls = s.tls;
+    this.deps.connect(o).then(
+      (upstream) => {
+        if (this.state === "stopped") return upstream.destroy();
+        this.current = new BridgeConnection({
+          opts: this.opts,
+          upstream,
+          attachLocal: this.deps.attachLocal,
+          log: this.deps.log,
+          counters: this.counters,
+          onUp: () => this._up(),
+          onDown: (why) => this._down(why),
+        });
+        this.current.start();
+      },
+      (e: Error) => this._down(`cannot connect: ${e.message}`),
+    );
+  }
+
+  private _up(): void {
+    this.failures = 0;
+    this.state = "connected";
+    this.deps.log.info(`Bridge ${this.opts.name}: connected to ${this._server.url}`);
+    this._report("");
+  }
+
+  private _down(why: string): void {
+    this.current = null;
+    if (this.state === "stopped") return;
+    const wasUp = this.state === "connected";
+    const url = this._server.url;
+    this.state = "disconnected";
+    if (!wasUp && this.opts.servers.length > 1) {
+      this.serverIdx = (this.serverIdx + 1) % this.opts.servers.length;
+    }
+    const delay = Math.min(this.opts.backoffMaxMs, FIRST_BACKOFF_MS * 2 ** this.failures);
+    this.failures = Math.min(this.failures + 1, 30);
+    this.deps.log.warn(
+      `Bridge ${this.opts.name}: ${
+        wasUp ? "lost the" : "no"
+      } connection to ${url} (${why}); trying ${this._server.url} in ${delay} ms`,
+    );
+    this._report(why);
+    this.timer = setTimeout(() => this._connect(), delay);
+  }
+
+  private _report(why: string): void {
+    const payload = JSON.stringify({
+      state: this.state,
+      server: this._server.url,
+      forwarded: this.counters.forwarded,
+      received: this.counters.received,
+      ...(why === "" ? {} : { reason: why }),
+    });
+    this.deps.publishState(`$SYS/brokers/${this.opts.name}/state`, payload);
+  }
+}

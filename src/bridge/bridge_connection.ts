@@ -1,0 +1,335 @@
+/**
+ * One connected spell of a bridge: the upstream connection and the bridge's own client connection
+ * to the local broker, with packets relayed between them. A forwarded message keeps its packet
+ * identifier on both sides, so the local broker's in-flight state for the bridge's session is the
+ * upstream in-flight state too: it survives a lost uplink and a restart, and a resend after either
+ * carries the identifier upstream already knows (QoS 2 stays exactly once with a persistent
+ * upstream session). The same holds the other way for subscriptions.
+ */
+import type { Logger } from "../broker/context.ts";
+import {
+  type MqttPacket,
+  ServerDecoder,
+  type ServerPacket,
+  writeAck,
+  writePacket,
+} from "../protocol/codec.ts";
+import { PacketWriter } from "../protocol/packet_writer.ts";
+import { emptyPublishOut, type PublishPacket, writePublish } from "../protocol/publish_codec.ts";
+import { MqttError } from "../protocol/reason_code.ts";
+import type { Connection } from "../transport/connection.ts";
+import { type BridgeOptions, rewriteTopic, topicMatches } from "./bridge_options.ts";
+import { LocalPipe } from "./local_pipe.ts";
+
+/** Counts of one bridge, kept across its connections. */
+export interface BridgeCounters {
+  /** Messages sent upstream (resends included). */
+  forwarded: number;
+  /** Messages received from upstream and handed to the local broker. */
+  received: number;
+  /** Local messages that matched no forward rule any more (a rule removed from the config). */
+  unmatched: number;
+}
+
+/** What a BridgeConnection needs from its owner. */
+export interface BridgeConnectionDeps {
+  opts: BridgeOptions;
+  upstream: Connection;
+  /** Binds the bridge's local client connection to the broker. */
+  attachLocal(conn: Connection): void;
+  log: Logger;
+  counters: BridgeCounters;
+  /** Both sides are connected and subscribed. */
+  onUp(): void;
+  /** The connection ended (once); `why` is for the log. */
+  onDown(why: string): void;
+}
+
+type Phase = "connack" | "local" | "localSub" | "sub" | "ready" | "closed";
+
+const ACK_TYPE = { puback: 4, pubrec: 5, pubrel: 6, pubcomp: 7 } as const;
+
+/** One upstream connection and its local twin. */
+export class BridgeConnection {
+  private phase: Phase = "connack";
+  private readonly up: ServerDecoder;
+  private readonly local = new ServerDecoder(5);
+  private readonly upW = new PacketWriter();
+  private readonly localW = new PacketWriter();
+  private readonly out = emptyPublishOut();
+  private pipe: LocalPipe | null = null;
+  /** Upstream packets that came before both sides were ready. */
+  private early: ServerPacket[] = [];
+  private pendingSubacks = 0;
+  private lastRx = Date.now();
+  private lastTx = Date.now();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private localFlushQueued = false;
+
+  constructor(private readonly d: BridgeConnectionDeps) {
+    this.up = new ServerDecoder(d.opts.protoVer);
+  }
+
+  start(): void {
+    const d = this.d;
+    d.upstream.start({
+      onData: (chunk) => this._fromUpstream(chunk),
+      onDrain: () => this.pipe?.drain(),
+      onClose: () => this.close("the upstream connection closed"),
+    });
+    const o = d.opts;
+    const connect: Record<string, unknown> = {
+      cmd: "connect",
+      protocolId: o.protoVer === 3 ? "MQIsdp" : "MQTT",
+      protocolVersion: o.protoVer,
+      clientId: o.clientId,
+      clean: o.cleanStart,
+      keepalive: Math.round(o.keepaliveMs / 1000),
+    };
+    if (o.username !== undefined) connect.username = o.username;
+    if (o.password !== undefined) connect.password = Buffer.from(o.password);
+    if (o.will !== null) connect.will = o.will;
+    if (o.protoVer === 5 && Object.keys(o.connProps).length > 0) connect.properties = o.connProps;
+    writePacket(this.upW, connect as unknown as MqttPacket, o.protoVer);
+    this._flushUp();
+    const tick = Math.max(100, Math.min(1000, o.keepaliveMs / 4));
+    this.timer = setInterval(() => this._keepalive(), tick);
+  }
+
+  /** Ends both connections; the owner hears of it through onDown once. */
+  close(why: string): void {
+    if (this.phase === "closed") return;
+    this.phase = "closed";
+    if (this.timer !== null) clearInterval(this.timer);
+    this.d.upstream.destroy();
+    this.pipe?.destroy();
+    this.d.onDown(why);
+  }
+
+  private _keepalive(): void {
+    const ka = this.d.opts.keepaliveMs;
+    const now = Date.now();
+    const limit = this.phase === "ready" ? (ka > 0 ? ka * 1.5 : Infinity) : Math.max(ka, 10_000);
+    if (now - this.lastRx > limit) {
+      return this.close(`nothing received from upstream for ${Math.round((now - this.lastRx) / 1000)} s`);
+    }
+    if (ka > 0 && this.phase === "ready" && now - this.lastTx >= ka / 2) {
+      this.upW.u8(0xc0);
+      this.upW.u8(0);
+      this._flushUp();
+    }
+  }
+
+  private _fromUpstream(chunk: Buffer): void {
+    this.lastRx = Date.now();
+    this.up.push(chunk);
+    try {
+      for (let p = this.up.next(); p !== null && this.phase !== "closed"; p = this.up.next()) {
+        if (this.phase === "connack") this._connack(p);
+        else if (p.cmd === "suback" && this.phase === "sub") this._upstreamSuback(p);
+        else if (this.phase !== "ready") this.early.push(p);
+        else this._upstreamPacket(p);
+      }
+    } catch (e) {
+      if (!(e instanceof MqttError)) throw e;
+      return this.close(`upstream sent a malformed packet: ${e.message}`);
+    }
+    this._flushLocal();
+    this._flushUp();
+  }
+
+  private _connack(p: ServerPacket): void {
+    if (p.cmd !== "connack") return this.close(`upstream answered CONNECT with ${p.cmd}`);
+    const code = p.reasonCode ?? p.returnCode ?? 0;
+    if (code !== 0) return this.close(`upstream refused the connection (code 0x${code.toString(16)})`);
+    const o = this.d.opts;
+    const window = Math.min(o.window, p.properties?.receiveMaximum ?? 65535);
+    this.phase = "local";
+    this.pipe = new LocalPipe(`bridge ${o.name}`, {
+      bytes: (buf) => this._fromLocal(buf),
+      paused: (on) => this._pauseUpstream(on),
+      closed: () => this.close("the local broker closed the bridge's session"),
+    });
+    this.d.attachLocal(this.pipe);
+    const connect = {
+      cmd: "connect",
+      protocolId: "MQTT",
+      protocolVersion: 5,
+      clientId: `$bridge/${o.name}`,
+      clean: false,
+      keepalive: 0,
+      properties: { sessionExpiryInterval: 0xffffffff, receiveMaximum: window },
+    };
+    writePacket(this.localW, connect as MqttPacket, 5);
+  }
+
+  private _pauseUpstream(on: boolean): void {
+    if (on) this.d.upstream.pause();
+    else this.d.upstream.resume();
+  }
+
+  /** Bytes from the local broker: handshake answers, forwarded messages and acknowledgements. */
+  private _fromLocal(buf: Buffer): boolean {
+    this.local.push(buf);
+    try {
+      for (let p = this.local.next(); p !== null && this.phase !== "closed"; p = this.local.next()) {
+        this._localPacket(p);
+      }
+    } catch (e) {
+      if (!(e instanceof MqttError)) throw e;
+      this.close(`the local broker sent a malformed packet: ${e.message}`);
+      return true;
+    }
+    // the broker is writing to us: answer it after that write, not inside it
+    if (!this.localFlushQueued) {
+      this.localFlushQueued = true;
+      queueMicrotask(() => {
+        this.localFlushQueued = false;
+        this._flushLocal();
+      });
+    }
+    return this._flushUp();
+  }
+
+  private _localPacket(p: ServerPacket): void {
+    switch (p.cmd) {
+      case "publish":
+        return this._forward(p);
+      case "puback":
+      case "pubrec":
+      case "pubrel":
+      case "pubcomp":
+        return writeAck(this.upW, ACK_TYPE[p.cmd], p.messageId, p.reasonCode, this.d.opts.protoVer === 5);
+      case "connack":
+        return this._localConnack(p.reasonCode ?? 0);
+      case "suback":
+        if (--this.pendingSubacks === 0) this._subscribeUpstream();
+        return;
+      case "disconnect":
+        return this.close(`the local broker disconnected the bridge (0x${(p.reasonCode ?? 0).toString(16)})`);
+    }
+  }
+
+  private _localConnack(code: number): void {
+    if (code !== 0) {
+      return this.close(`the local broker refused the bridge's session (0x${code.toString(16)})`);
+    }
+    this.phase = "localSub";
+    const rules = this.d.opts.forwards;
+    if (rules.length === 0) return this._subscribeUpstream();
+    this.pendingSubacks = rules.length;
+    // one SUBSCRIBE per rule: its Subscription Identifier names the rule in every delivery
+    rules.forEach((r, i) => {
+      const sub = {
+        cmd: "subscribe",
+        messageId: i + 1,
+        subscriptions: [{ topic: r.filter, qos: r.qos, nl: true, rap: true, rh: 2 }],
+        properties: { subscriptionIdentifier: i + 1 },
+      };
+      writePacket(this.localW, sub as MqttPacket, 5);
+    });
+  }
+
+  private _subscribeUpstream(): void {
+    const o = this.d.opts;
+    this.phase = "sub";
+    if (o.subscriptions.length === 0) return this._ready();
+    const sub: Record<string, unknown> = {
+      cmd: "subscribe",
+      messageId: 1,
+      subscriptions: o.subscriptions.map((s) => ({ topic: s.filter, qos: s.qos, rap: s.rap, rh: s.rh })),
+    };
+    if (o.protoVer === 5 && Object.keys(o.subProps).length > 0) sub.properties = o.subProps;
+    writePacket(this.upW, sub as unknown as MqttPacket, o.protoVer);
+  }
+
+  private _upstreamSuback(p: ServerPacket & { cmd: "suback" }): void {
+    const o = this.d.opts;
+    p.granted.forEach((g, i) => {
+      const code = typeof g === "number" ? g : (g as { qos: number }).qos;
+      if (code >= 0x80) {
+        this.d.log.warn(
+          `Bridge ${o.name}: upstream refused the subscription to "${o.subscriptions[i]?.filter}" (0x${
+            code.toString(16)
+          })`,
+        );
+      }
+    });
+    this._ready();
+  }
+
+  private _ready(): void {
+    this.phase = "ready";
+    this.d.onUp();
+    const early = this.early;
+    this.early = [];
+    for (const p of early) this._upstreamPacket(p);
+  }
+
+  /** A local message for the bridge's session: upstream with the rule's topic and flags. */
+  private _forward(p: PublishPacket): void {
+    const o = this.d.opts;
+    const rule = o.forwards[p.subId - 1];
+    if (rule === undefined) {
+      this.d.counters.unmatched++;
+      if (p.qos > 0) writeAck(this.localW, p.qos === 1 ? 4 : 5, p.messageId, 0, true);
+      return;
+    }
+    const out = this.out;
+    out.topic = rewriteTopic(rule, p.topic);
+    out.payload = p.payload;
+    out.qos = p.qos;
+    out.retain = rule.retain === 2 ? p.retain : rule.retain === 1;
+    out.dup = p.dup;
+    out.messageId = p.messageId;
+    out.v5 = o.protoVer === 5;
+    out.props = p.props;
+    out.expiry = p.expiry;
+    writePublish(this.upW, out, Buffer.byteLength(out.topic));
+    this.d.counters.forwarded++;
+  }
+
+  private _upstreamPacket(p: ServerPacket): void {
+    switch (p.cmd) {
+      case "publish":
+        return this._receive(p);
+      case "puback":
+      case "pubrec":
+      case "pubrel":
+      case "pubcomp":
+        return writeAck(this.localW, ACK_TYPE[p.cmd], p.messageId, p.reasonCode, true);
+      case "disconnect":
+        return this.close(`upstream disconnected the bridge (0x${(p.reasonCode ?? 0).toString(16)})`);
+    }
+  }
+
+  /** An upstream message for a subscription rule: into the local broker as the bridge's own. */
+  private _receive(p: PublishPacket): void {
+    const rule = this.d.opts.subscriptions.find((s) => topicMatches(s.filter, p.topic));
+    const out = this.out;
+    out.topic = rule === undefined ? p.topic : rewriteTopic(rule, p.topic);
+    out.payload = p.payload;
+    out.qos = p.qos;
+    out.retain = rule === undefined || rule.retain === 2 ? p.retain : rule.retain === 1;
+    out.dup = p.dup;
+    out.messageId = p.messageId;
+    out.v5 = true;
+    out.props = p.props;
+    out.expiry = p.expiry;
+    writePublish(this.localW, out, Buffer.byteLength(out.topic));
+    this.d.counters.received++;
+  }
+
+  private _flushLocal(): void {
+    const b = this.localW.take();
+    if (b !== null && this.pipe !== null) this.pipe.push(b);
+  }
+
+  /** Writes what is ready for upstream; false when the socket asks to wait for drain. */
+  private _flushUp(): boolean {
+    const b = this.upW.take();
+    if (b === null || this.phase === "closed") return true;
+    this.lastTx = Date.now();
+    return this.d.upstream.write(b);
+  }
+}
