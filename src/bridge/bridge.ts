@@ -8,6 +8,7 @@ import type { ConnectOptions } from "../runtime/runtime.ts";
 import type { Connection } from "../transport/connection.ts";
 import { BridgeConnection, type BridgeCounters } from "./bridge_connection.ts";
 import type { BridgeOptions } from "./bridge_options.ts";
+import { registerLocalSession } from "./register_local_session.ts";
 
 /** What a bridge needs from the program around it. */
 export interface BridgeDeps {
@@ -36,8 +37,12 @@ export class Bridge {
 
   constructor(readonly opts: BridgeOptions, private readonly deps: BridgeDeps) {}
 
+  /** Sets up the bridge's local session, then connects; a refusal from the local broker is logged. */
   start(): void {
-    this._connect();
+    registerLocalSession(this.opts, this.deps.attachLocal).then(
+      () => this._connect(),
+      (e: Error) => this.deps.log.error(`Bridge ${this.opts.name}: ${e.message}; it stays down`),
+    );
   }
 
   /** Closes the connections; no reconnect follows. */

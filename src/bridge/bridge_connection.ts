@@ -49,6 +49,36 @@ type Phase = "connack" | "local" | "localSub" | "sub" | "ready" | "closed";
 
 const ACK_TYPE = { puback: 4, pubrec: 5, pubrel: 6, pubcomp: 7 } as const;
 
+/** CONNECT of the bridge's own persistent session on the local broker. */
+export function writeLocalConnect(w: PacketWriter, o: BridgeOptions, window: number): void {
+  const connect = {
+    cmd: "connect",
+    protocolId: "MQTT",
+    protocolVersion: 5,
+    clientId: `$bridge/${o.name}`,
+    clean: false,
+    keepalive: 0,
+    properties: { sessionExpiryInterval: 0xffffffff, receiveMaximum: window },
+  };
+  writePacket(w, connect as MqttPacket, 5);
+}
+
+/**
+ * One SUBSCRIBE per forward rule: its Subscription Identifier names the rule in every delivery. No
+ * Local keeps what the bridge brought down from going back up; retained messages are not replayed.
+ */
+export function writeLocalSubscribes(w: PacketWriter, o: BridgeOptions): void {
+  o.forwards.forEach((r, i) => {
+    const sub = {
+      cmd: "subscribe",
+      messageId: i + 1,
+      subscriptions: [{ topic: r.filter, qos: r.qos, nl: true, rap: true, rh: 2 }],
+      properties: { subscriptionIdentifier: i + 1 },
+    };
+    writePacket(w, sub as MqttPacket, 5);
+  });
+}
+
 /** One upstream connection and its local twin. */
 export class BridgeConnection {
   private phase: Phase = "connack";
@@ -109,7 +139,12 @@ export class BridgeConnection {
   private _keepalive(): void {
     const ka = this.d.opts.keepaliveMs;
     const now = Date.now();
-    const limit = this.phase === "ready" ? (ka > 0 ? ka * 1.5 : Infinity) : Math.max(ka, 10_000);
+    // before it is up, a silent upstream (a blackholed link) is given as long as a keepalive, at most 10 s
+    const limit = ka <= 0
+      ? (this.phase === "ready" ? Infinity : 10_000)
+      : this.phase === "ready"
+      ? ka * 1.5
+      : Math.min(ka * 1.5, 10_000);
     if (now - this.lastRx > limit) {
       return this.close(`nothing received from upstream for ${Math.round((now - this.lastRx) / 1000)} s`);
     }
@@ -151,16 +186,7 @@ export class BridgeConnection {
       closed: () => this.close("the local broker closed the bridge's session"),
     });
     this.d.attachLocal(this.pipe);
-    const connect = {
-      cmd: "connect",
-      protocolId: "MQTT",
-      protocolVersion: 5,
-      clientId: `$bridge/${o.name}`,
-      clean: false,
-      keepalive: 0,
-      properties: { sessionExpiryInterval: 0xffffffff, receiveMaximum: window },
-    };
-    writePacket(this.localW, connect as MqttPacket, 5);
+    writeLocalConnect(this.localW, o, window);
   }
 
   private _pauseUpstream(on: boolean): void {
@@ -218,16 +244,7 @@ export class BridgeConnection {
     const rules = this.d.opts.forwards;
     if (rules.length === 0) return this._subscribeUpstream();
     this.pendingSubacks = rules.length;
-    // one SUBSCRIBE per rule: its Subscription Identifier names the rule in every delivery
-    rules.forEach((r, i) => {
-      const sub = {
-        cmd: "subscribe",
-        messageId: i + 1,
-        subscriptions: [{ topic: r.filter, qos: r.qos, nl: true, rap: true, rh: 2 }],
-        properties: { subscriptionIdentifier: i + 1 },
-      };
-      writePacket(this.localW, sub as MqttPacket, 5);
-    });
+    writeLocalSubscribes(this.localW, this.d.opts);
   }
 
   private _subscribeUpstream(): void {

@@ -1,0 +1,47 @@
+/**
+ * Creates the bridge's persistent session and its forward subscriptions on the local broker before
+ * the first upstream connection, so that what is published before the uplink ever comes up is kept
+ * for it too.
+ */
+import { ServerDecoder, writePacket } from "../protocol/codec.ts";
+import { PacketWriter } from "../protocol/packet_writer.ts";
+import type { Connection } from "../transport/connection.ts";
+import { writeLocalConnect, writeLocalSubscribes } from "./bridge_connection.ts";
+import type { BridgeOptions } from "./bridge_options.ts";
+import { LocalPipe } from "./local_pipe.ts";
+
+/** Connects, subscribes every forward rule, disconnects; resolves once the broker has answered. */
+export function registerLocalSession(o: BridgeOptions, attachLocal: (c: Connection) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const dec = new ServerDecoder(5);
+    let pending = o.forwards.length;
+    const pipe: LocalPipe = new LocalPipe(`bridge ${o.name}`, {
+      bytes(buf) {
+        dec.push(buf);
+        for (let p = dec.next(); p !== null; p = dec.next()) {
+          if (p.cmd === "connack" && (p.reasonCode ?? 0) !== 0) {
+            reject(
+              new Error(`the local broker refused the bridge's session (0x${p.reasonCode!.toString(16)})`),
+            );
+          }
+          if (p.cmd === "suback") pending--;
+        }
+        if (pending === 0) queueMicrotask(() => finish());
+        return true;
+      },
+      paused: () => {},
+      closed: () => resolve(),
+    });
+    const w = new PacketWriter();
+    const finish = (): void => {
+      writePacket(w, { cmd: "disconnect" }, 5);
+      pipe.push(w.take()!);
+      pipe.destroy();
+    };
+    attachLocal(pipe);
+    writeLocalConnect(w, o, 1);
+    writeLocalSubscribes(w, o);
+    pipe.push(w.take()!);
+    if (pending === 0) queueMicrotask(finish);
+  });
+}

@@ -1,0 +1,296 @@
+/**
+ * Bridges against a real upstream: Mosquitto on another loopback port, behind a TCP proxy that can
+ * cut, blackhole and restore the link. The edge broker is a real process with sqlite { }.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { after, describe, test } from "node:test";
+import mqtt from "mqtt";
+import { freePort, waitFor } from "../helpers/live_broker.ts";
+import { run } from "../helpers/run.ts";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp_proxy.ts";
+import { makeTestCerts, type TestCerts } from "../helpers/certs.ts";
+import { chmodSync, readdirSync } from "node:fs";
+
+/** Mosquitto from Debian on a free port (plus a TLS listener on `tlsPort` with `certs`). */
+async function mosquitto(
+  tls?: { port: number; certs: TestCerts },
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "bridge-upstream-"));
+  chmodSync(dir, 0o777);
+  const port = await freePort();
+  const tlsConf = tls === undefined
+    ? ""
+    : `listener ${tls.port} 127.0.0.1\ncertfile ${tls.certs.certFile}\nkeyfile ${tls.certs.keyFile}\n`;
+  writeFileSync(
+    join(dir, "m.conf"),
+    `listener ${port} 127.0.0.1\n${tlsConf}allow_anonymous true\nlog_dest file ${dir}/m.log\nlog_type all\n`,
+  );
+  const p = run("mosquitto", ["-c", join(dir, "m.conf")], 600_000);
+  await _listening(port);
+  return { port, stop: async () => void (process.kill(p.pid, "SIGTERM"), await p.done) };
+}
+
+async function _listening(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        reconnectPeriod: 0,
+        connectTimeout: 500,
+      });
+      c.end(true);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** The edge broker with a bridge `cloud` to `upstream` (a port or a server URL); start() runs it (again). */
+async function edge(upstream: number | string, bridge = "") {
+  const dir = mkdtempSync(join(tmpdir(), "bridge-edge-"));
+  const port = await freePort();
+  const conf = join(dir, "nanomq.conf");
+  writeFileSync(
+    conf,
+    `listeners.tcp.bind = "127.0.0.1:${port}"\nlog.level = info\nsqlite { mounted_file_path = "${dir}" }\n` +
+      `bridges.mqtt.cloud {\n  server = "${
+        typeof upstream === "number" ? `mqtt-tcp://127.0.0.1:${upstream}` : upstream
+      }"\n  proto_ver = 4\n` +
+      `  clientid = "edge-${port}"\n  clean_start = false\n  keepalive = 2s\n  backoff_max = 1s\n` +
+      `  forwards = [ { local_topic = "data/#", remote_topic = "", prefix = "edge/" } ]\n${bridge}}\n`,
+  );
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    start: () =>
+      run(process.execPath, ["src/main.ts", "start", "--conf", conf], 120_000, {
+        NANOMQ_PID_FILE: join(dir, "pid"),
+      }),
+  };
+}
+
+/** An upstream subscriber on a persistent session that records every payload under edge/#. */
+async function collector(port: number, filter = "edge/#"): Promise<{ got: string[]; end(): void }> {
+  const got: string[] = [];
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    clientId: `collector-${port}-${Math.random()}`,
+    clean: false,
+    reconnectPeriod: 200,
+  });
+  c.on("message", (_t, p) => got.push(p.toString()));
+  await c.subscribeAsync(filter, { qos: 1 });
+  return { got, end: () => c.end(true) };
+}
+
+/** Publishes `n` QoS 1 messages numbered from `from`, ten in flight; returns those acknowledged. */
+async function publish(
+  url: string,
+  from: number,
+  n: number,
+  during?: (acked: number) => void,
+): Promise<number[]> {
+  const pub = await mqtt.connectAsync(url, { clientId: `pub-${from}`, reconnectPeriod: 0 });
+  const acked: number[] = [];
+  let next = from;
+  await new Promise<void>((resolve) => {
+    let inFlight = 0;
+    const pump = (): void => {
+      while (inFlight < 10 && next < from + n) {
+        const k = next++;
+        inFlight++;
+        pub.publish(`data/${k % 3}`, String(k), { qos: 1 }, (err) => {
+          inFlight--;
+          if (!err) acked.push(k);
+          during?.(acked.length);
+          if (acked.length === n) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  await pub.endAsync();
+  return acked;
+}
+
+/** Exactly the acknowledged numbers arrived upstream (QoS 1: some maybe twice); first arrivals in publishing order. */
+function assertDelivered(acked: number[], got: string[]): void {
+  const nums = got.map(Number);
+  for (const k of acked) {
+    assert.ok(nums.includes(k), `message ${k} was acknowledged but never arrived upstream`);
+  }
+  assert.deepEqual(
+    [...new Set(nums)].sort((a, b) => a - b),
+    [...acked].sort((a, b) => a - b),
+    "nothing else",
+  );
+  const firsts = nums.filter((k, i) => nums.indexOf(k) === i);
+  assert.deepEqual(firsts, [...firsts].sort((a, b) => a - b), "first arrivals in publishing order");
+}
+
+describe("MQTT bridge to Mosquitto", () => {
+  const cleanups: (() => unknown)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  async function setup(bridge = "") {
+    const up = await mosquitto();
+    cleanups.push(up.stop);
+    const proxy: TcpProxy = await startTcpProxy(up.port);
+    cleanups.push(() => proxy.close());
+    const e = await edge(proxy.port, bridge);
+    const c = await collector(up.port);
+    cleanups.push(c.end);
+    let broker = e.start();
+    cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
+    await _listening(Number(new URL(e.url).port));
+    return {
+      up,
+      proxy,
+      e,
+      c,
+      broker: () => broker,
+      restart: async () => {
+        broker = e.start();
+        await _listening(Number(new URL(e.url).port));
+      },
+    };
+  }
+
+  test("steady forwarding at QoS 1: exactly the messages, once each, in order, with the prefix", async () => {
+    const { e, c } = await setup();
+    const acked = await publish(e.url, 0, 300);
+    await waitFor(() => c.got.length >= 300, "300 messages upstream", 30_000);
+    assert.deepEqual(c.got.map(Number), acked.sort((a, b) => a - b));
+  });
+
+  test("link cut during QoS 1 traffic: the messages acknowledged meanwhile arrive after it is restored", async () => {
+    const { e, c, proxy } = await setup();
+    let cut = false;
+    const acked = await publish(e.url, 0, 600, (n) => {
+      if (n === 150 && !cut) {
+        cut = true;
+        proxy.cut();
+      }
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    proxy.restore();
+    await waitFor(() => acked.every((k) => c.got.includes(String(k))), "every acknowledged message", 30_000);
+    assertDelivered(acked, c.got);
+  });
+
+  test("messages published before the uplink was ever up are forwarded when it comes up", async () => {
+    const up = await mosquitto();
+    cleanups.push(up.stop);
+    const proxy = await startTcpProxy(up.port);
+    cleanups.push(() => proxy.close());
+    proxy.cut();
+    const e = await edge(proxy.port);
+    const c = await collector(up.port);
+    cleanups.push(c.end);
+    const broker = e.start();
+    cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
+    await _listening(Number(new URL(e.url).port));
+    const acked = await publish(e.url, 0, 100);
+    proxy.restore();
+    await waitFor(() => acked.every((k) => c.got.includes(String(k))), "every acknowledged message", 30_000);
+    assertDelivered(acked, c.got);
+  });
+
+  test("blackholed link: keepalive notices, the bridge reconnects, nothing is lost", async () => {
+    const { e, c, proxy } = await setup();
+    proxy.blackhole();
+    const acked = await publish(e.url, 0, 200);
+    await new Promise((r) => setTimeout(r, 3500)); // 1.5 x keepalive 2 s
+    proxy.restore();
+    await waitFor(() => acked.every((k) => c.got.includes(String(k))), "every acknowledged message", 30_000);
+    assertDelivered(acked, c.got);
+  });
+
+  test("edge killed with SIGKILL while the link is down: the cache survives and drains in order", async () => {
+    const s = await setup();
+    s.proxy.cut();
+    const acked = await publish(s.e.url, 0, 500);
+    process.kill(s.broker().pid, "SIGKILL");
+    await s.broker().done;
+    s.proxy.restore();
+    await s.restart();
+    await waitFor(
+      () => acked.every((k) => s.c.got.includes(String(k))),
+      "every acknowledged message",
+      30_000,
+    );
+    assertDelivered(acked, s.c.got);
+  });
+
+  test("subscription direction: cloud messages come down; a message that came down is not forwarded back up", async () => {
+    const { e, up } = await setup(
+      `  subscription = [ { remote_topic = "cmd/#", local_topic = "", qos = 1 } ]\n` +
+        `  forwards = [ { local_topic = "cmd/#", remote_topic = "", qos = 1 } ]\n`,
+    );
+    const local = await collector(Number(new URL(e.url).port), "cmd/#");
+    cleanups.push(local.end);
+    const cloud = await collector(up.port, "cmd/#");
+    cleanups.push(cloud.end);
+    await new Promise((r) => setTimeout(r, 300));
+    const pub = await mqtt.connectAsync(`mqtt://127.0.0.1:${up.port}`, { reconnectPeriod: 0 });
+    await pub.publishAsync("cmd/reboot", "now", { qos: 1 });
+    pub.end(true);
+    await waitFor(() => local.got.length === 1, "the command at the edge", 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(local.got, ["now"]);
+    assert.deepEqual(cloud.got, ["now"], "the cloud saw it once: the bridge did not send it back");
+  });
+
+  test("MQTT 5 upstream: the message's properties go through", async () => {
+    const { e, up } = await setup("  proto_ver = 5\n");
+    const cloud = await mqtt.connectAsync(`mqtt://127.0.0.1:${up.port}`, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
+    cleanups.push(() => cloud.end(true));
+    const got = new Promise<mqtt.IPublishPacket>((r) => cloud.once("message", (_t, _p, packet) => r(packet)));
+    await cloud.subscribeAsync("edge/#", { qos: 1 });
+    const pub = await mqtt.connectAsync(e.url, { protocolVersion: 5, reconnectPeriod: 0 });
+    await pub.publishAsync("data/props", "with properties", {
+      qos: 1,
+      properties: {
+        contentType: "text/plain",
+        userProperties: { site: "north", line: "3" },
+        messageExpiryInterval: 600,
+      },
+    });
+    pub.end(true);
+    const p = await got;
+    assert.equal(p.topic, "edge/data/props");
+    assert.equal(p.properties?.contentType, "text/plain");
+    assert.deepEqual({ ...p.properties?.userProperties }, { site: "north", line: "3" });
+    assert.ok((p.properties?.messageExpiryInterval ?? 0) > 590);
+  });
+
+  test("TLS upstream (tls+mqtt-tcp, the server verified against ssl.cacertfile)", async () => {
+    const certs = makeTestCerts();
+    chmodSync(certs.dir, 0o755); // Mosquitto reads them as its own user
+    for (const f of readdirSync(certs.dir)) chmodSync(join(certs.dir, f), 0o644);
+    const tlsPort = await freePort();
+    const up = await mosquitto({ port: tlsPort, certs });
+    cleanups.push(up.stop);
+    const e = await edge(`tls+mqtt-tcp://127.0.0.1:${tlsPort}`, `  ssl { cacertfile = "${certs.caFile}" }\n`);
+    const c = await collector(up.port);
+    cleanups.push(c.end);
+    const broker = e.start();
+    cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
+    await _listening(Number(new URL(e.url).port));
+    const acked = await publish(e.url, 0, 100);
+    await waitFor(() => c.got.length >= 100, "100 messages over TLS", 10_000).catch(async (err) => {
+      process.kill(broker.pid, "SIGTERM");
+      throw new Error(`${err.message}; the edge said: ${(await broker.done).stderr}`);
+    });
+    assertDelivered(acked, c.got);
+  });
+});
