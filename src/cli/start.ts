@@ -196,6 +196,11 @@ async function _start(rt: Runtime, st: Settings, log: BrokerLogger, discardStore
     broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
     const commit = store === null ? null : store.commit.bind(store);
     const listeners = await startListeners(rt, broker, st.listeners, log, { commit });
+    if (store === null && st.bridges.length > 0) {
+      log.warn(
+        "Bridges keep what they have not forwarded yet in memory only: add a sqlite { } section so that it survives a restart",
+      );
+    }
     return { broker, store, listeners, bridges: startBridges(rt, broker, listeners, st.bridges, log) };
   } catch (e) {
     store?.close();

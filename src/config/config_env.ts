@@ -92,7 +92,7 @@ const CLI_VARS = ["CONF_PATH", "PID_FILE"];
 const NOT_APPLICABLE: Record<string, string> = {
   CLIENT_MAX_PACKET_SIZE: "clients' own Maximum Packet Size is always honoured",
   HTTP_SERVER_PARALLEL: "the HTTP API is not implemented yet",
-  VIN: "bridges are not implemented yet (issue #8)",
+  VIN: "no vehicle id is substituted into bridge client ids or topics",
   EXCHANGER_URL: "exchanges are not supported",
   MSG_PERSISTENCE: "use the sqlite { } section",
 };

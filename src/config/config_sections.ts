@@ -190,7 +190,14 @@ const awsSpec = obj({
 /** `bridges { mqtt.<name>, mqtt.cache, aws.<name> }`. */
 export const bridgesSpec = obj({
   mqtt: objWithNamed(
-    { cache: section(cacheSpec) },
+    {
+      cache: section(
+        notice(
+          cacheSpec,
+          "has no effect: a bridge keeps what it has not forwarded in its own session, on disk with sqlite { }",
+        ),
+      ),
+    },
     bridgeSpec,
   ),
   aws: objWithNamed({}, notice(awsSpec, "is not supported: AWS IoT bridges are not built into this broker")),

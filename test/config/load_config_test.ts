@@ -84,7 +84,8 @@ describe("NanoMQ's shipped configuration files", { skip: !existsSync(FIXTURES) }
     assert.equal(c.bridges.mqtt.cache?.disk_cache_size, 102400);
     assert.ok(
       r.warnings.some((w) =>
-        /nanomq_example\.conf:\d+: bridges\.mqtt\.emqx1 is parsed; MQTT bridges/.test(w)
+        /nanomq_example\.conf:\d+: bridges\.mqtt\.emqx1\.quic_keepalive has no effect: QUIC is not supported/
+          .test(w)
       ),
     );
     assert.ok(r.warnings.some((w) => /webhook is not supported/.test(w)));
