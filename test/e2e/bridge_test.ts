@@ -162,11 +162,17 @@ describe("MQTT bridge to Mosquitto", () => {
     };
   }
 
-  test("steady forwarding at QoS 1: exactly the messages, once each, in order, with the prefix", async () => {
+  test("steady forwarding at QoS 1: exactly the messages, once each, in order, with the prefix; state on $SYS", async () => {
     const { e, c } = await setup();
     const acked = await publish(e.url, 0, 300);
     await waitFor(() => c.got.length >= 300, "300 messages upstream", 30_000);
     assert.deepEqual(c.got.map(Number), acked.sort((a, b) => a - b));
+    const sys = await mqtt.connectAsync(e.url, { reconnectPeriod: 0 });
+    const state = new Promise<string>((r) => sys.once("message", (_t, p) => r(p.toString())));
+    await sys.subscribeAsync("$SYS/brokers/cloud/state");
+    const s = JSON.parse(await state);
+    sys.end(true);
+    assert.equal(s.state, "connected");
   });
 
   test("link cut during QoS 1 traffic: the messages acknowledged meanwhile arrive after it is restored", async () => {
