@@ -4,10 +4,11 @@
  * state in the log and as a retained `$SYS/brokers/<name>/state` message.
  */
 import type { Logger } from "../broker/context.ts";
+import type { SessionInfo } from "../broker/broker.ts";
 import type { ConnectOptions } from "../runtime/runtime.ts";
 import type { Connection } from "../transport/connection.ts";
 import { BridgeConnection, type BridgeCounters } from "./bridge_connection.ts";
-import type { BridgeOptions } from "./bridge_options.ts";
+import { type BridgeOptions, localClientId } from "./bridge_options.ts";
 import { registerLocalSession } from "./register_local_session.ts";
 
 /** What a bridge needs from the program around it. */
@@ -17,12 +18,16 @@ export interface BridgeDeps {
   attachLocal(conn: Connection): void;
   /** Publishes a retained message of the broker's own. */
   publishState(topic: string, payload: string): void;
+  /** The state of a local session (the bridge's own is its cache). */
+  session(clientId: string): SessionInfo | undefined;
   log: Logger;
 }
 
 /** The first reconnect waits this long; each failure doubles it, up to backoff_max. */
 const FIRST_BACKOFF_MS = 500;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How often the counters are looked at, for the state message and the drops log. */
+const WATCH_MS = 1000;
 
 export type BridgeState = "connecting" | "connected" | "disconnected" | "stopped";
 
@@ -34,12 +39,22 @@ export class Bridge {
   private failures = 0;
   private serverIdx = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private watch: ReturnType<typeof setInterval> | null = null;
+  /** Cache drops already logged. */
+  private dropped = 0;
+  /** Why the bridge is down, "" while it is not. */
+  private why = "";
+  /** The state last published. */
+  private lastState = "";
 
   constructor(readonly opts: BridgeOptions, private readonly deps: BridgeDeps) {}
 
   /** Sets up the bridge's local session, then connects; a refusal from the local broker is logged. */
   start(): void {
-    registerLocalSession(this.opts, this.deps.attachLocal).then(
+    this.dropped = this.deps.session(localClientId(this.opts.name))?.dropped ?? 0;
+    this.watch = setInterval(() => this._report(), WATCH_MS);
+    const stale = this._staleFilters();
+    registerLocalSession(this.opts, this.deps.attachLocal, stale).then(
       () => this._connect(),
       (e: Error) => this.deps.log.error(`Bridge ${this.opts.name}: ${e.message}; it stays down`),
     );
@@ -49,6 +64,7 @@ export class Bridge {
   stop(): void {
     this.state = "stopped";
     if (this.timer !== null) clearTimeout(this.timer);
+    if (this.watch !== null) clearInterval(this.watch);
     this.current?.close("the broker is stopping");
     this._report("");
   }
@@ -109,14 +125,39 @@ export class Bridge {
     this.timer = setTimeout(() => this._connect(), delay);
   }
 
-  private _report(why: string): void {
+  /** Filters of the bridge's session that no forward rule has any more (the configuration changed). */
+  private _staleFilters(): string[] {
+    const now = new Set(this.opts.forwards.map((f) => f.filter));
+    return (this.deps.session(localClientId(this.opts.name))?.filters ?? []).filter((f) => !now.has(f));
+  }
+
+  /**
+   * Publishes the state when it changed (the counters are looked at every WATCH_MS), and logs what
+   * the full cache dropped since the last look. `why` says why the bridge is down.
+   */
+  private _report(why = this.why): void {
+    this.why = why;
+    const s = this.deps.session(localClientId(this.opts.name));
+    const dropped = s?.dropped ?? 0;
+    if (s !== undefined && dropped !== this.dropped) {
+      this.deps.log.error(
+        `Bridge ${this.opts.name}: the cache is full (${s.queued} messages waiting for upstream); ` +
+          `${dropped - this.dropped} new messages were dropped, ${dropped} since the start. ` +
+          "Raise bridges.mqtt.cache.disk_cache_size to keep more",
+      );
+      this.dropped = dropped;
+    }
     const payload = JSON.stringify({
       state: this.state,
       server: this._server.url,
       forwarded: this.counters.forwarded,
       received: this.counters.received,
+      cached: s === undefined ? 0 : s.queued + s.inflight,
+      dropped,
       ...(why === "" ? {} : { reason: why }),
     });
+    if (payload === this.lastState) return;
+    this.lastState = payload;
     this.deps.publishState(`$SYS/brokers/${this.opts.name}/state`, payload);
   }
 }

@@ -18,7 +18,14 @@ import { PacketWriter } from "../protocol/packet_writer.ts";
 import { emptyPublishOut, type PublishPacket, writePublish } from "../protocol/publish_codec.ts";
 import { MqttError } from "../protocol/reason_code.ts";
 import type { Connection } from "../transport/connection.ts";
-import { type BridgeOptions, rewriteTopic, topicMatches } from "./bridge_options.ts";
+import { topicMatches } from "../protocol/topic.ts";
+import {
+  type BridgeOptions,
+  type ForwardRule,
+  localClientId,
+  rewriteTopic,
+  type SubscriptionRule,
+} from "./bridge_options.ts";
 import { LocalPipe } from "./local_pipe.ts";
 
 /** Counts of one bridge, kept across its connections. */
@@ -27,7 +34,7 @@ export interface BridgeCounters {
   forwarded: number;
   /** Messages received from upstream and handed to the local broker. */
   received: number;
-  /** Local messages that matched no forward rule any more (a rule removed from the config). */
+  /** Local messages that matched no forward rule any more (a rule removed from the configuration). */
   unmatched: number;
 }
 
@@ -55,7 +62,7 @@ export function writeLocalConnect(w: PacketWriter, o: BridgeOptions, window: num
     cmd: "connect",
     protocolId: "MQTT",
     protocolVersion: 5,
-    clientId: `$bridge/${o.name}`,
+    clientId: localClientId(o.name),
     clean: false,
     keepalive: 0,
     properties: { sessionExpiryInterval: 0xffffffff, receiveMaximum: window },
@@ -286,7 +293,7 @@ export class BridgeConnection {
   /** A local message for the bridge's session: upstream with the rule's topic and flags. */
   private _forward(p: PublishPacket): void {
     const o = this.d.opts;
-    const rule = o.forwards[p.subId - 1];
+    const rule = this._forwardRule(p.subId, p.topic);
     if (rule === undefined) {
       this.d.counters.unmatched++;
       if (p.qos > 0) writeAck(this.localW, p.qos === 1 ? 4 : 5, p.messageId, 0, true);
@@ -306,6 +313,18 @@ export class BridgeConnection {
     this.d.counters.forwarded++;
   }
 
+  /**
+   * The rule the Subscription Identifier names, checked against the topic: a message queued before
+   * the configuration changed may carry the number of a rule that is now another one.
+   */
+  private _forwardRule(subId: number, topic: string): ForwardRule | undefined {
+    const rules = this.d.opts.forwards;
+    const named = rules[subId - 1];
+    if (named !== undefined && topicMatches(named.filter, topic)) return named;
+    for (let i = 0; i < rules.length; i++) if (topicMatches(rules[i]!.filter, topic)) return rules[i];
+    return undefined;
+  }
+
   private _upstreamPacket(p: ServerPacket): void {
     switch (p.cmd) {
       case "publish":
@@ -322,7 +341,12 @@ export class BridgeConnection {
 
   /** An upstream message for a subscription rule: into the local broker as the bridge's own. */
   private _receive(p: PublishPacket): void {
-    const rule = this.d.opts.subscriptions.find((s) => topicMatches(s.filter, p.topic));
+    const rules = this.d.opts.subscriptions;
+    let rule: SubscriptionRule | undefined;
+    // the first matching rule applies, as in NanoMQ
+    for (let i = 0; i < rules.length && rule === undefined; i++) {
+      if (topicMatches(rules[i]!.filter, p.topic)) rule = rules[i];
+    }
     const out = this.out;
     out.topic = rule === undefined ? p.topic : rewriteTopic(rule, p.topic);
     out.payload = p.payload;

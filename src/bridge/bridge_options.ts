@@ -1,4 +1,5 @@
 /** What one bridge is told to do, already checked by the configuration (the cli maps nanomq.conf to it). */
+import { BRIDGE_CLIENT_PREFIX } from "../broker/handle/connect.ts";
 import type { ClientTlsOptions } from "../runtime/runtime.ts";
 
 /** One upstream broker: `mqtt-tcp://host:port` or `tls+mqtt-tcp://host:port`. */
@@ -57,6 +58,8 @@ export interface BridgeOptions {
   subProps: Record<string, unknown>;
   /** Most forwarded QoS 1/2 messages unacknowledged upstream (upstream's Receive Maximum may lower it). */
   window: number;
+  /** Most messages waiting to be forwarded (`bridges.mqtt.cache.disk_cache_size`); more are dropped and counted. */
+  cacheSize: number;
 }
 
 /** `topic` rewritten by `r`. */
@@ -64,14 +67,7 @@ export function rewriteTopic(r: TopicRewrite, topic: string): string {
   return r.prefix + (r.topic === "" ? topic : r.topic) + r.suffix;
 }
 
-/** True when the topic name `topic` matches the filter `filter` (`+`, `#`; `$` topics only by name). */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split("/");
-  const t = topic.split("/");
-  if (topic.startsWith("$") && (f[0] === "+" || f[0] === "#")) return false;
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === "#") return true;
-    if (i >= t.length || (f[i] !== "+" && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
+/** The client identifier of the bridge's own session on its broker. */
+export function localClientId(name: string): string {
+  return BRIDGE_CLIENT_PREFIX + name;
 }

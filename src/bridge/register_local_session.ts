@@ -3,18 +3,25 @@
  * the first upstream connection, so that what is published before the uplink ever comes up is kept
  * for it too.
  */
-import { ServerDecoder, writePacket } from "../protocol/codec.ts";
+import { type MqttPacket, ServerDecoder, writePacket } from "../protocol/codec.ts";
 import { PacketWriter } from "../protocol/packet_writer.ts";
 import type { Connection } from "../transport/connection.ts";
 import { writeLocalConnect, writeLocalSubscribes } from "./bridge_connection.ts";
 import type { BridgeOptions } from "./bridge_options.ts";
 import { LocalPipe } from "./local_pipe.ts";
 
-/** Connects, subscribes every forward rule, disconnects; resolves once the broker has answered. */
-export function registerLocalSession(o: BridgeOptions, attachLocal: (c: Connection) => void): Promise<void> {
+/**
+ * Connects, unsubscribes `stale` filters (of rules since removed), subscribes every forward rule,
+ * disconnects; resolves once the broker has answered.
+ */
+export function registerLocalSession(
+  o: BridgeOptions,
+  attachLocal: (c: Connection) => void,
+  stale: readonly string[],
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const dec = new ServerDecoder(5);
-    let pending = o.forwards.length;
+    let pending = o.forwards.length + (stale.length > 0 ? 1 : 0);
     const pipe: LocalPipe = new LocalPipe(`bridge ${o.name}`, {
       bytes(buf) {
         dec.push(buf);
@@ -24,7 +31,7 @@ export function registerLocalSession(o: BridgeOptions, attachLocal: (c: Connecti
               new Error(`the local broker refused the bridge's session (0x${p.reasonCode!.toString(16)})`),
             );
           }
-          if (p.cmd === "suback") pending--;
+          if (p.cmd === "suback" || p.cmd === "unsuback") pending--;
         }
         if (pending === 0) queueMicrotask(() => finish());
         return true;
@@ -40,6 +47,9 @@ export function registerLocalSession(o: BridgeOptions, attachLocal: (c: Connecti
     };
     attachLocal(pipe);
     writeLocalConnect(w, o, 1);
+    if (stale.length > 0) {
+      writePacket(w, { cmd: "unsubscribe", messageId: 0xffff, unsubscriptions: [...stale] } as MqttPacket, 5);
+    }
     writeLocalSubscribes(w, o);
     pipe.push(w.take()!);
     if (pending === 0) queueMicrotask(finish);

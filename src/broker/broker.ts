@@ -23,7 +23,7 @@ import { handleSubscribe, handleUnsubscribe } from "./handle/subscribe.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createRetainedStore } from "./retained.ts";
 import { journalRetained } from "./durable.ts";
-import { detachClient, disconnectClient, tickSessions } from "./sessions.ts";
+import { detachClient, disconnectClient, queueBound, tickSessions } from "./sessions.ts";
 import { createTopicTree } from "./topic_tree.ts";
 import { tickCongestion } from "./flow_control.ts";
 import type { JournalSnapshot } from "./journal.ts";
@@ -57,8 +57,22 @@ export interface Broker {
   publish(topic: string, payload: Buffer, opts: { qos?: 0 | 1 | 2; retain?: boolean }): void;
   /** Loads journaled state into the new, empty broker; returns the sessions restored. */
   restore(snap: JournalSnapshot): number;
+  /** One session's state, undefined when there is none. */
+  session(clientId: string): SessionInfo | undefined;
   /** Counts for status output and tests. */
   stats(): { clients: number; sessions: number; subscriptions: number; retained: number; queued: number };
+}
+
+/** What {@link Broker.session} tells of a session. */
+export interface SessionInfo {
+  /** Deliveries waiting in its queue. */
+  queued: number;
+  /** Deliveries sent and not yet acknowledged. */
+  inflight: number;
+  /** Deliveries dropped because its queue was full, since the broker started. */
+  dropped: number;
+  /** Its subscriptions' filters, as subscribed. */
+  filters: string[];
 }
 
 /** Creates a broker. `opts` override {@link DEFAULT_BROKER_OPTIONS}. */
@@ -117,7 +131,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     },
     configure(opts) {
       ctx.opts = { ...ctx.opts, ...opts };
-      for (const s of ctx.sessions.values()) s.queue.bound = ctx.opts.maxQueueLen;
+      for (const s of ctx.sessions.values()) s.queue.bound = queueBound(ctx, s.clientId);
     },
     setAuth(auth) {
       ctx.auth = auth;
@@ -130,6 +144,16 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
       );
     },
     restore: (snap) => restoreState(ctx, snap),
+    session(clientId) {
+      const s = ctx.sessions.get(clientId);
+      if (s === undefined) return undefined;
+      return {
+        queued: s.queue.length,
+        inflight: s.inflight.size,
+        dropped: s.queue.dropped,
+        filters: [...s.subs.keys()],
+      };
+    },
     stats: () => _stats(ctx),
   };
 }

@@ -20,6 +20,8 @@ export interface BrokerOptions {
   maxKeepalive: number;
   /** Topic Alias Maximum offered to MQTT 5 clients (`mqtt.max_topic_alias`, default 64). */
   topicAliasMaximum: number;
+  /** Queue bounds of particular sessions, by client id, instead of maxQueueLen (a bridge's cache). */
+  sessionQueueLen: ReadonlyMap<string, number>;
 }
 
 /** The defaults of {@link BrokerOptions}. */
@@ -30,6 +32,7 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = {
   keepaliveMultiplier: 1.5,
   maxKeepalive: 65535,
   topicAliasMaximum: 64,
+  sessionQueueLen: new Map(),
 };
 
 /** Where the broker logs; the cli supplies one. `clientId` goes on the line when there is one. */

@@ -10,6 +10,7 @@ import type { BrokerContext } from "./context.ts";
 import type { JournalSnapshot, LoadedSession } from "./journal.ts";
 import { createMessage, type Message } from "./message.ts";
 import { createSession, NEVER_EXPIRES, type Session } from "./session.ts";
+import { queueBound } from "./sessions.ts";
 import { scheduleWill } from "./will.ts";
 
 /** Messages of the snapshot as the broker routes them, made on first use. */
@@ -63,7 +64,7 @@ export function restoreState(ctx: BrokerContext, snap: JournalSnapshot): number 
 }
 
 function _session(ctx: BrokerContext, ls: LoadedSession, msgs: Messages, now: number): Session {
-  const s = createSession(ls.clientId, ctx.opts.maxQueueLen);
+  const s = createSession(ls.clientId, queueBound(ctx, ls.clientId));
   s.expiryInterval = ls.expiryInterval;
   s.expiresAt = ls.expiresAt !== 0 || ls.expiryInterval === NEVER_EXPIRES
     ? ls.expiresAt

@@ -28,7 +28,7 @@ export function openSession(
   }
   const present = s !== undefined;
   if (s === undefined) {
-    s = createSession(clientId, ctx.opts.maxQueueLen);
+    s = createSession(clientId, queueBound(ctx, clientId));
     ctx.sessions.set(clientId, s);
   }
   ctx.timed.delete(s);
@@ -38,7 +38,7 @@ export function openSession(
   s.will = null; // a pending delayed will is not sent when the session is resumed [MQTT-3.1.3-9]
   s.willSid = 0;
   s.willAt = 0;
-  s.queue.bound = ctx.opts.maxQueueLen;
+  s.queue.bound = queueBound(ctx, clientId);
   s.resend = s.inflight.size > 0;
   c.session = s;
   return present;
@@ -112,4 +112,9 @@ function _logClose(ctx: BrokerContext, c: Client): void {
   const why = c.closeReason ?? "connection closed by the client";
   if (c.state === ClientState.Connected) ctx.deps.log.info(`Disconnected: ${why}`, c.session?.clientId);
   else ctx.deps.log.debug(`Connection from ${c.sink.remoteAddress} closed before CONNECT completed: ${why}`);
+}
+
+/** How many deliveries the session of `clientId` may queue. */
+export function queueBound(ctx: BrokerContext, clientId: string): number {
+  return ctx.opts.sessionQueueLen.get(clientId) ?? ctx.opts.maxQueueLen;
 }

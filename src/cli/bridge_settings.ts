@@ -15,12 +15,18 @@ export async function bridgeSettings(rt: Runtime, cfg: Config, source: string): 
   const out: BridgeOptions[] = [];
   for (const [name, b] of Object.entries(cfg.bridges.mqtt?.named ?? {})) {
     if (!b.enable) continue;
-    out.push(await _bridge(rt, name, b, source));
+    out.push(await _bridge(rt, name, b, source, cfg.bridges.mqtt?.cache?.disk_cache_size ?? 102_400));
   }
   return out;
 }
 
-async function _bridge(rt: Runtime, name: string, b: BridgeConfig, source: string): Promise<BridgeOptions> {
+async function _bridge(
+  rt: Runtime,
+  name: string,
+  b: BridgeConfig,
+  source: string,
+  cacheSize: number,
+): Promise<BridgeOptions> {
   const path = `bridges.mqtt.${name}`;
   const tls = b.ssl.enable || b.server.startsWith("tls+")
     ? await _tls(rt, b.ssl, `${path}.ssl`, source)
@@ -62,6 +68,7 @@ async function _bridge(rt: Runtime, name: string, b: BridgeConfig, source: strin
     })),
     subProps: _subProps(b.sub_properties),
     window: b.max_send_queue_len,
+    cacheSize,
   };
   if (b.username !== null) o.username = b.username;
   if (b.password !== null) o.password = b.password;

@@ -12,8 +12,9 @@ import { loadConfig, type LoadedConfig } from "../config/load_config.ts";
 import type { Runtime, TlsOptions } from "../runtime/runtime.ts";
 import type { ListenerSpec } from "../transport/listeners.ts";
 import { flagEdits, type StartFlags } from "./start_flags.ts";
-import type { BridgeOptions } from "../bridge/bridge_options.ts";
+import { type BridgeOptions, localClientId } from "../bridge/bridge_options.ts";
 import { bridgeSettings } from "./bridge_settings.ts";
+import { storeSpec } from "./open_store.ts";
 
 /** NanoMQ's default configuration path, used when present and nothing else is named. */
 export const DEFAULT_CONF = "/etc/nanomq.conf";
@@ -55,8 +56,9 @@ export async function loadSettings(
   };
 }
 
-/** Maps the `mqtt { }` section onto broker options. */
-export function brokerOptions(m: Config["mqtt"]): BrokerOptions {
+/** Maps the `mqtt { }` section onto broker options; each bridge's session queue is its cache. */
+export function brokerOptions(st: Settings): BrokerOptions {
+  const m = st.loaded.config.mqtt;
   return {
     maxPacketSize: m.max_packet_size,
     maxQueueLen: m.max_mqueue_len,
@@ -64,6 +66,7 @@ export function brokerOptions(m: Config["mqtt"]): BrokerOptions {
     keepaliveMultiplier: m.keepalive_multiplier,
     maxKeepalive: m.max_keepalive,
     topicAliasMaximum: m.max_topic_alias,
+    sessionQueueLen: new Map(st.bridges.map((b) => [localClientId(b.name), b.cacheSize])),
   };
 }
 
@@ -72,14 +75,17 @@ export function brokerOptions(m: Config["mqtt"]): BrokerOptions {
  * persistence the file asks for would lose messages silently.
  */
 function _checkRuntime(rt: Runtime, cfg: Config, source: string): void {
-  const missing = cfg.sqlite?.enable === true ? rt.sqliteMissing() : null;
-  if (missing === null) return;
+  const spec = storeSpec(cfg);
+  const missing = spec === null ? null : rt.sqliteMissing();
+  if (missing === null || spec === null) return;
   throw new ConfigError(
     source,
     0,
-    "sqlite",
+    spec.key,
     `persistence needs SQLite, and ${missing}. Run a broker-linux-* binary or a newer Node.js, ` +
-      "or remove the sqlite { } section (or set sqlite.enable = false) to run without persistence",
+      `or remove the ${spec.key} { } section${
+        spec.key === "sqlite" ? " (or set sqlite.enable = false)" : ""
+      } to run without persistence`,
   );
 }
 

@@ -1,5 +1,5 @@
 /**
- * Opens the SQLite store that `sqlite { }` asks for. A file that cannot be read as a database stops
+ * Opens the SQLite store that `sqlite { }` (or `bridges.mqtt.cache { }`) asks for. A file that cannot be read as a database stops
  * the start with the path and what to do: it is never replaced silently, since it may hold
  * acknowledged messages.
  */
@@ -11,9 +11,49 @@ import type { Runtime } from "../runtime/runtime.ts";
 import { createSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
 
-/** The database file of `sqlite.mounted_file_path` (NanoMQ's default folder is /tmp/). */
-export function storePath(cfg: Config): string {
-  return join(cfg.sqlite?.mounted_file_path || "/tmp/", "broker.db");
+const SQLITE_DEFAULT_SIZE = 102_400;
+
+/** Where the store is and how many messages it keeps. */
+export interface StoreSpec {
+  path: string;
+  maxMessages: number;
+  /** The section that asked for it, for errors. */
+  key: "sqlite" | "bridges.mqtt.cache";
+  /** A setting that is not used because of the other section, for a warning; "" when none. */
+  ignored: string;
+}
+
+/**
+ * `sqlite { }`, else `bridges.mqtt.cache { }` when a bridge is enabled: a bridge's cache is its
+ * session in the broker's store, so the cache section turns the store on. The file is `broker.db`
+ * in `mounted_file_path` (default /tmp/). The store keeps every session's messages, so it holds at
+ * least as many as the bridges' cache (and as sqlite's default, 102400).
+ */
+export function storeSpec(cfg: Config): StoreSpec | null {
+  const sq = cfg.sqlite;
+  const cache = cfg.bridges.mqtt?.cache ?? null;
+  const file = (dir: string) => join(dir || "/tmp/", "broker.db");
+  if (sq !== null && sq.enable) {
+    const path = file(sq.mounted_file_path);
+    const other = cache === null || cache.mounted_file_path === "" ? path : file(cache.mounted_file_path);
+    const ignored = other === path
+      ? ""
+      : `bridges.mqtt.cache.mounted_file_path is not used: the bridges' cache is kept in the store of sqlite { }, ${path}`;
+    return {
+      path,
+      maxMessages: Math.max(sq.disk_cache_size, cache?.disk_cache_size ?? 0),
+      key: "sqlite",
+      ignored,
+    };
+  }
+  const bridging = Object.values(cfg.bridges.mqtt?.named ?? {}).some((b) => b.enable);
+  if (cache === null || !bridging) return null;
+  return {
+    path: file(cache.mounted_file_path),
+    maxMessages: Math.max(SQLITE_DEFAULT_SIZE, cache.disk_cache_size),
+    key: "bridges.mqtt.cache",
+    ignored: "",
+  };
 }
 
 /**
@@ -27,9 +67,9 @@ export function openStore(
   log: BrokerLogger,
   discard = false,
 ): Store | null {
-  const sq = cfg.sqlite;
-  if (sq === null || !sq.enable) return null;
-  const path = storePath(cfg);
+  const spec = storeSpec(cfg);
+  if (spec === null) return null;
+  const { path } = spec;
   const onFailure = (e: Error): never => {
     log.fatal(
       `The store ${path} could not be written (${e.message}): stopping at once, so that nothing is ` +
@@ -39,7 +79,7 @@ export function openStore(
     log.close();
     return rt.exitNow(1);
   };
-  const open = () => createSqliteStore(rt.openSqlite(path), { maxMessages: sq.disk_cache_size, onFailure });
+  const open = () => createSqliteStore(rt.openSqlite(path), { maxMessages: spec.maxMessages, onFailure });
   try {
     return open();
   } catch (e) {
@@ -48,7 +88,7 @@ export function openStore(
       throw new ConfigError(
         source,
         0,
-        "sqlite.mounted_file_path",
+        `${spec.key}.mounted_file_path`,
         `${why}. It may hold acknowledged messages, so it is left as it is: move it aside (or repair ` +
           "it with sqlite3 .recover), or start with --discard_store to have it moved aside and start empty",
       );

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { authNeeded, createAuth } from "../auth/create_auth.ts";
 import { type Broker, createBroker } from "../broker/broker.ts";
 import type { Store } from "../store/store.ts";
-import { openStore, storePath } from "./open_store.ts";
+import { openStore, storeSpec } from "./open_store.ts";
 import { Bridge } from "../bridge/bridge.ts";
 import type { BridgeOptions } from "../bridge/bridge_options.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -167,6 +167,7 @@ function startBridges(
       connect: (c) => rt.connect(c),
       attachLocal: (conn) => listeners.attach(conn),
       publishState: (topic, payload) => broker.publish(topic, Buffer.from(payload), { retain: true }),
+      session: (id) => broker.session(id),
       log,
     });
     b.start();
@@ -179,26 +180,26 @@ async function _start(rt: Runtime, st: Settings, log: BrokerLogger, discardStore
   const cfg = st.loaded.config;
   const store = openStore(rt, cfg, st.loaded.source, log, discardStore);
   try {
-    const broker = createBroker(brokerOptions(cfg.mqtt), {
+    const broker = createBroker(brokerOptions(st), {
       now: rt.now,
       log,
       ...(store && { journal: store }),
     });
-    if (store !== null) {
+    const spec = storeSpec(cfg);
+    if (store !== null && spec !== null) {
       const n = broker.restore(store.load());
       store.commit();
       log.info(
-        `Persistence on: ${
-          storePath(cfg)
-        }, ${n} sessions and ${broker.stats().retained} retained messages restored`,
+        `Persistence on: ${spec.path}, ${n} sessions and ${broker.stats().retained} retained messages restored`,
       );
+      if (spec.ignored !== "") log.warn(spec.ignored);
     }
     broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
     const commit = store === null ? null : store.commit.bind(store);
     const listeners = await startListeners(rt, broker, st.listeners, log, { commit });
     if (store === null && st.bridges.length > 0) {
       log.warn(
-        "Bridges keep what they have not forwarded yet in memory only: add a sqlite { } section so that it survives a restart",
+        "Bridges keep what they have not forwarded yet in memory only: add a bridges.mqtt.cache { } (or sqlite { }) section so that it survives a restart",
       );
     }
     return { broker, store, listeners, bridges: startBridges(rt, broker, listeners, st.bridges, log) };
@@ -222,7 +223,7 @@ async function _reload(r: Running): Promise<void> {
   let error: string | undefined;
   try {
     const st = await loadSettings(r.rt, r.flags, conf);
-    r.broker.configure(brokerOptions(st.loaded.config.mqtt));
+    r.broker.configure(brokerOptions(st));
     r.broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
     r.log.configure(_logSettings(st, r.child));
     for (const w of st.loaded.warnings) r.log.warn(w);

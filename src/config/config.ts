@@ -2,7 +2,13 @@
  * The typed configuration: NanoMQ's sections and key names with NanoMQ's defaults. The type is
  * inferred from the schema that validates it, so the two cannot drift apart.
  */
-import { aclRuleSpec, bridgesSpec, httpAuthSpec, tlsFileFields } from "./config_sections.ts";
+import {
+  aclRuleSpec,
+  bridgesSpec,
+  httpAuthSpec,
+  NO_FLUSH_THRESHOLD,
+  tlsFileFields,
+} from "./config_sections.ts";
 import {
   bool,
   duration,
@@ -168,10 +174,7 @@ const sqliteSpec = obj({
   enable: bool(true),
   disk_cache_size: int(102_400, 1, 1_000_000_000),
   mounted_file_path: str(""),
-  flush_mem_threshold: notice(
-    int(100, 1, 1_000_000),
-    "has no effect: each event-loop turn's writes are committed together before anything is acknowledged",
-  ),
+  flush_mem_threshold: notice(int(100, 1, 1_000_000), NO_FLUSH_THRESHOLD),
   resend_interval: notice(
     int(5000, 0, 86_400_000),
     "has no effect: unacknowledged deliveries are sent again when the client reconnects [MQTT-4.4.0-1]",

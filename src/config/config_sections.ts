@@ -166,11 +166,18 @@ const bridgeSpec = obj({
   quic_0rtt: quic(bool(true)),
 });
 
+/** Why `flush_mem_threshold` (of `sqlite` and of `bridges.mqtt.cache`) does nothing. */
+export const NO_FLUSH_THRESHOLD =
+  "has no effect: each event-loop turn's writes are committed together before anything is acknowledged";
+
 const cacheSpec = obj({
   disk_cache_size: int(102_400, 1, 1_000_000_000),
   mounted_file_path: str(""),
-  flush_mem_threshold: int(100, 1, 1_000_000),
-  resend_interval: int(5000, 0, 86_400_000),
+  flush_mem_threshold: notice(int(100, 1, 1_000_000), NO_FLUSH_THRESHOLD),
+  resend_interval: notice(
+    int(5000, 0, 86_400_000),
+    "has no effect: what upstream has not acknowledged is sent again as soon as the bridge reconnects",
+  ),
 });
 
 const awsSpec = obj({
@@ -191,12 +198,7 @@ const awsSpec = obj({
 export const bridgesSpec = obj({
   mqtt: objWithNamed(
     {
-      cache: section(
-        notice(
-          cacheSpec,
-          "has no effect: a bridge keeps what it has not forwarded in its own session, on disk with sqlite { }",
-        ),
-      ),
+      cache: section(cacheSpec),
     },
     bridgeSpec,
   ),

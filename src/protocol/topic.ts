@@ -54,3 +54,38 @@ export function parseSharedFilter(filter: string): SharedFilter | undefined | nu
   if (!isValidTopicFilter(rest)) return null;
   return { group, filter: rest };
 }
+
+const SLASH = 0x2f;
+const PLUS = 0x2b;
+const HASH = 0x23;
+const DOLLAR = 0x24;
+
+/**
+ * True when the topic name `topic` matches the filter `filter` (`+`, `#`; a `$` topic only by a
+ * filter naming its first level [MQTT-4.7.2-1]). Walks both strings in place: no allocation.
+ */
+export function topicMatches(filter: string, topic: string): boolean {
+  const fc0 = filter.charCodeAt(0);
+  if (topic.charCodeAt(0) === DOLLAR && (fc0 === PLUS || fc0 === HASH)) return false;
+  let fi = 0;
+  let ti = 0;
+  while (fi < filter.length) {
+    const fc = filter.charCodeAt(fi);
+    if (fc === HASH) return true;
+    if (fc === PLUS) {
+      while (ti < topic.length && topic.charCodeAt(ti) !== SLASH) ti++;
+      fi++;
+    } else {
+      for (; fi < filter.length && filter.charCodeAt(fi) !== SLASH; fi++, ti++) {
+        if (ti >= topic.length || topic.charCodeAt(ti) !== filter.charCodeAt(fi)) return false;
+      }
+      if (ti < topic.length && topic.charCodeAt(ti) !== SLASH) return false;
+    }
+    if (fi === filter.length) break;
+    fi++; // past the filter's '/'
+    // the topic ended one level early: only a trailing "#" still matches ("a/#" matches "a")
+    if (ti === topic.length) return filter.length - fi === 1 && filter.charCodeAt(fi) === HASH;
+    ti++;
+  }
+  return ti === topic.length;
+}

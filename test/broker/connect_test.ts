@@ -133,3 +133,36 @@ describe("CONNECT timeout", () => {
     assert.equal(tb.broker.metrics.protocolErrors, 0);
   });
 });
+
+describe("bridge sessions", () => {
+  test("client ids starting with $bridge/ are refused (0x85) unless the connection is the broker's own", () => {
+    const tb = new TestBroker();
+    const c = tb.client(5);
+    assert.equal(c.connect("$bridge/cloud").reasonCode, RC.CLIENT_IDENTIFIER_NOT_VALID);
+    assert.equal(c.closed, true);
+    const v4 = tb.client(4);
+    assert.equal(v4.connect("$bridge/cloud").returnCode, 2);
+    const own = tb.client(5);
+    own.trusted = true;
+    assert.equal(own.connect("$bridge/cloud").reasonCode, 0);
+  });
+
+  test("sessionQueueLen bounds one session's queue instead of maxQueueLen; session() reports it", () => {
+    const tb = new TestBroker({ maxQueueLen: 100, sessionQueueLen: new Map([["$bridge/cloud", 3]]) });
+    const b = tb.client(5);
+    b.trusted = true;
+    b.connect("$bridge/cloud", { clean: false, properties: { sessionExpiryInterval: 0xffffffff } });
+    b.subscribe("data/#", 1);
+    b.send({ cmd: "disconnect" });
+    const pub = tb.client(5);
+    pub.connect("pub");
+    for (let i = 0; i < 5; i++) pub.publish("data/x", String(i), 1);
+    assert.deepEqual(tb.broker.session("$bridge/cloud"), {
+      queued: 3,
+      inflight: 0,
+      dropped: 2,
+      filters: ["data/#"],
+    });
+    assert.equal(tb.broker.session("nobody"), undefined);
+  });
+});

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { loadSettings } from "../../src/cli/load_settings.ts";
+import { brokerOptions, loadSettings } from "../../src/cli/load_settings.ts";
+import { storeSpec } from "../../src/cli/open_store.ts";
 import { createRuntime } from "../../src/runtime/create_runtime.ts";
 import { makeTestCerts } from "../helpers/certs.ts";
 
@@ -30,5 +32,46 @@ describe("listeners from the configuration", () => {
       "listeners.wss 8086/mqtt tls",
     ]);
     assert.equal(st.listeners.at(-1)!.tls!.cert, certs.pem(certs.certFile));
+  });
+});
+
+describe("where the store is", () => {
+  async function settingsOf(text: string) {
+    const dir = mkdtempSync(join(tmpdir(), "store-spec-"));
+    const conf = join(dir, "s.conf");
+    writeFileSync(conf, text);
+    const st = await loadSettings({ ...createRuntime(), env: {} }, { conf });
+    return { spec: storeSpec(st.loaded.config), st };
+  }
+  const bridge =
+    `bridges.mqtt.cloud { server = "mqtt-tcp://127.0.0.1:1883", forwards = [ { local_topic = "a/#", remote_topic = "" } ] }\n`;
+
+  test("bridges.mqtt.cache { } turns the store on when a bridge is enabled, and bounds the bridge's session", async () => {
+    const { spec, st } = await settingsOf(
+      `${bridge}bridges.mqtt.cache { disk_cache_size = 500000, mounted_file_path = "/var/lib/edge" }\n`,
+    );
+    assert.deepEqual(spec, {
+      path: "/var/lib/edge/broker.db",
+      maxMessages: 500000,
+      key: "bridges.mqtt.cache",
+      ignored: "",
+    });
+    assert.deepEqual([...brokerOptions(st).sessionQueueLen], [["$bridge/cloud", 500000]]);
+  });
+
+  test("without an enabled bridge the cache section opens no store; without it the cache is 102400", async () => {
+    assert.equal((await settingsOf(`bridges.mqtt.cache { mounted_file_path = "/x" }\n`)).spec, null);
+    const { spec, st } = await settingsOf(bridge);
+    assert.equal(spec, null);
+    assert.deepEqual([...brokerOptions(st).sessionQueueLen], [["$bridge/cloud", 102400]]);
+  });
+
+  test("with sqlite { } too, sqlite's folder is used and a different cache folder is named as unused", async () => {
+    const { spec } = await settingsOf(
+      `${bridge}sqlite { mounted_file_path = "/a" }\nbridges.mqtt.cache { mounted_file_path = "/b" }\n`,
+    );
+    assert.equal(spec?.path, "/a/broker.db");
+    assert.equal(spec?.maxMessages, 102400);
+    assert.match(spec?.ignored ?? "", /bridges\.mqtt\.cache\.mounted_file_path is not used/);
   });
 });

@@ -3,7 +3,7 @@
  * cut, blackhole and restore the link. The edge broker is a real process with sqlite { }.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -15,23 +15,35 @@ import { startTcpProxy, type TcpProxy } from "../helpers/tcp_proxy.ts";
 import { makeTestCerts, type TestCerts } from "../helpers/certs.ts";
 import { chmodSync, readdirSync } from "node:fs";
 
-/** Mosquitto from Debian on a free port (plus a TLS listener on `tlsPort` with `certs`). */
+/**
+ * Mosquitto from Debian on a free port (plus a TLS listener on `tls.port` with `tls.certs`); with
+ * `persist`, its sessions survive stop() and start().
+ */
 async function mosquitto(
-  tls?: { port: number; certs: TestCerts },
-): Promise<{ port: number; stop(): Promise<void> }> {
+  opt: { tls?: { port: number; certs: TestCerts }; persist?: boolean } = {},
+): Promise<{ port: number; stop(): Promise<void>; start(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "bridge-upstream-"));
   chmodSync(dir, 0o777);
   const port = await freePort();
+  const tls = opt.tls;
   const tlsConf = tls === undefined
     ? ""
     : `listener ${tls.port} 127.0.0.1\ncertfile ${tls.certs.certFile}\nkeyfile ${tls.certs.keyFile}\n`;
+  const persist = opt.persist === true ? `persistence true\npersistence_location ${dir}/\n` : "";
   writeFileSync(
     join(dir, "m.conf"),
-    `listener ${port} 127.0.0.1\n${tlsConf}allow_anonymous true\nlog_dest file ${dir}/m.log\nlog_type all\n`,
+    `listener ${port} 127.0.0.1\n${tlsConf}${persist}allow_anonymous true\nlog_dest file ${dir}/m.log\nlog_type all\n`,
   );
-  const p = run("mosquitto", ["-c", join(dir, "m.conf")], 600_000);
+  let p = run("mosquitto", ["-c", join(dir, "m.conf")], 600_000);
   await _listening(port);
-  return { port, stop: async () => void (process.kill(p.pid, "SIGTERM"), await p.done) };
+  return {
+    port,
+    stop: async () => void (process.kill(p.pid, "SIGTERM"), await p.done),
+    start: async () => {
+      p = run("mosquitto", ["-c", join(dir, "m.conf")], 600_000);
+      await _listening(port);
+    },
+  };
 }
 
 async function _listening(port: number): Promise<void> {
@@ -50,14 +62,21 @@ async function _listening(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-/** The edge broker with a bridge `cloud` to `upstream` (a port or a server URL); start() runs it (again). */
-async function edge(upstream: number | string, bridge = "") {
+/**
+ * The edge broker with a bridge `cloud` to `upstream` (a port or a server URL), `bridge` lines added
+ * to it; its store is `sqlite { }` unless `cacheSize` asks for `bridges.mqtt.cache { }` instead.
+ * start() runs it (again).
+ */
+async function edge(upstream: number | string, bridge = "", cacheSize = 0) {
   const dir = mkdtempSync(join(tmpdir(), "bridge-edge-"));
   const port = await freePort();
   const conf = join(dir, "nanomq.conf");
+  const store = cacheSize > 0
+    ? `bridges.mqtt.cache { disk_cache_size = ${cacheSize}, mounted_file_path = "${dir}" }`
+    : `sqlite { mounted_file_path = "${dir}" }`;
   writeFileSync(
     conf,
-    `listeners.tcp.bind = "127.0.0.1:${port}"\nlog.level = info\nsqlite { mounted_file_path = "${dir}" }\n` +
+    `listeners.tcp.bind = "127.0.0.1:${port}"\nlog.level = info\n${store}\n` +
       `bridges.mqtt.cloud {\n  server = "${
         typeof upstream === "number" ? `mqtt-tcp://127.0.0.1:${upstream}` : upstream
       }"\n  proto_ver = 4\n` +
@@ -66,6 +85,8 @@ async function edge(upstream: number | string, bridge = "") {
   );
   return {
     url: `mqtt://127.0.0.1:${port}`,
+    /** Adds lines to the configuration (a later key overrides an earlier one). */
+    amend: (lines: string) => appendFileSync(conf, lines),
     start: () =>
       run(process.execPath, ["src/main.ts", "start", "--conf", conf], 120_000, {
         NANOMQ_PID_FILE: join(dir, "pid"),
@@ -117,6 +138,31 @@ async function publish(
   return acked;
 }
 
+/** The bridge's state as its retained `$SYS/brokers/cloud/state` message says, once `ok` holds for it. */
+async function bridgeState(
+  url: string,
+  ok: (s: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  const sys = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the bridge state never became as expected: ${last}`)),
+        15_000,
+      );
+      let last = "";
+      sys.on("message", (_t, p) => {
+        last = p.toString();
+        const s = JSON.parse(last);
+        if (ok(s)) resolve(s), clearTimeout(timer);
+      });
+      void sys.subscribeAsync("$SYS/brokers/cloud/state");
+    });
+  } finally {
+    sys.end(true);
+  }
+}
+
 /** Exactly the acknowledged numbers arrived upstream (QoS 1: some maybe twice); first arrivals in publishing order. */
 function assertDelivered(acked: number[], got: string[]): void {
   const nums = got.map(Number);
@@ -139,12 +185,13 @@ describe("MQTT bridge to Mosquitto", () => {
     for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => {});
   });
 
-  async function setup(bridge = "") {
-    const up = await mosquitto();
-    cleanups.push(up.stop);
+  /** Upstream, proxy, collector and the edge bridged to it; `persist` and `cacheSize` as for mosquitto() and edge(). */
+  async function setup(bridge = "", opt: { persist?: boolean; cacheSize?: number } = {}) {
+    const up = await mosquitto({ persist: opt.persist ?? false });
+    cleanups.push(() => up.stop());
     const proxy: TcpProxy = await startTcpProxy(up.port);
     cleanups.push(() => proxy.close());
-    const e = await edge(proxy.port, bridge);
+    const e = await edge(proxy.port, bridge, opt.cacheSize ?? 0);
     const c = await collector(up.port);
     cleanups.push(c.end);
     let broker = e.start();
@@ -168,12 +215,10 @@ describe("MQTT bridge to Mosquitto", () => {
     const acked = await publish(e.url, 0, 300);
     await waitFor(() => c.got.length >= 300, "300 messages upstream", 30_000);
     assert.deepEqual(c.got.map(Number), acked.sort((a, b) => a - b));
-    const sys = await mqtt.connectAsync(e.url, { reconnectPeriod: 0 });
-    const state = new Promise<string>((r) => sys.once("message", (_t, p) => r(p.toString())));
-    await sys.subscribeAsync("$SYS/brokers/cloud/state");
-    const s = JSON.parse(await state);
-    sys.end(true);
+    const s = await bridgeState(e.url, (s) => s.forwarded === 300);
     assert.equal(s.state, "connected");
+    assert.equal(s.cached, 0);
+    assert.equal(s.dropped, 0);
   });
 
   test("link cut during QoS 1 traffic: the messages acknowledged meanwhile arrive after it is restored", async () => {
@@ -235,6 +280,99 @@ describe("MQTT bridge to Mosquitto", () => {
     assertDelivered(acked, s.c.got);
   });
 
+  test("upstream restart during QoS 1 traffic: nothing acknowledged is lost", async () => {
+    const { e, c, up } = await setup("", { persist: true });
+    let restarted: Promise<void> | null = null;
+    const acked = await publish(e.url, 0, 600, (n) => {
+      if (n === 150 && restarted === null) restarted = up.stop().then(() => up.start());
+    });
+    await restarted;
+    await waitFor(() => acked.every((k) => c.got.includes(String(k))), "every acknowledged message", 30_000);
+    assertDelivered(acked, c.got);
+  });
+
+  test("full cache, then SIGKILL: the oldest messages are kept and forwarded in order, the drops are counted and logged", async () => {
+    const s = await setup("", { cacheSize: 50 });
+    s.proxy.cut();
+    await bridgeState(s.e.url, (st) => st.state === "disconnected");
+    const acked = await publish(s.e.url, 0, 80);
+    assert.equal(acked.length, 80, "the edge acknowledges every message it takes");
+    const st = await bridgeState(s.e.url, (st) => st.dropped === 30);
+    assert.equal(st.cached, 50);
+    process.kill(s.broker().pid, "SIGKILL");
+    const out = await s.broker().done;
+    assert.match(
+      out.stdout + out.stderr,
+      /Bridge cloud: the cache is full \(50 messages waiting for upstream\); 30 new messages were dropped/,
+    );
+    await s.restart();
+    s.proxy.restore();
+    await waitFor(() => s.c.got.length >= 50, "50 messages upstream", 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(s.c.got.map(Number), [...Array(50).keys()]);
+  });
+
+  test("forward rules changed while messages wait: each goes by the rule that now matches it, or not at all", async () => {
+    const s = await setup();
+    s.proxy.cut();
+    await bridgeState(s.e.url, (st) => st.state === "disconnected");
+    const before = await publish(s.e.url, 0, 30); // on data/0, data/1, data/2 in turn
+    process.kill(s.broker().pid, "SIGTERM");
+    await s.broker().done;
+    // the old rule data/# becomes stale; its number (1) now names other/#
+    s.e.amend(
+      `bridges.mqtt.cloud.forwards = [ { local_topic = "other/#", remote_topic = "", prefix = "edge/" },\n` +
+        `  { local_topic = "data/0", remote_topic = "", prefix = "edge/" } ]\n`,
+    );
+    await s.restart();
+    const after = await publish(s.e.url, 30, 30);
+    // the 30 queued before, and of the new ones only data/0: data/# is no longer subscribed
+    await bridgeState(s.e.url, (st) => st.cached === 40);
+    s.proxy.restore();
+    const expected = [...before, ...after].filter((k) => k % 3 === 0).sort((a, b) => a - b);
+    await waitFor(() => s.c.got.length >= expected.length, "the data/0 messages upstream", 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(s.c.got.map(Number), expected);
+  });
+
+  test("hybrid_servers: when the server is lost the bridge fails over to the next one, losing nothing", async () => {
+    const a = await mosquitto();
+    cleanups.push(() => a.stop());
+    const b = await mosquitto();
+    cleanups.push(() => b.stop());
+    const proxy = await startTcpProxy(a.port);
+    cleanups.push(() => proxy.close());
+    const e = await edge(
+      proxy.port,
+      `  hybrid_bridging = true\n  hybrid_servers = [ "mqtt-tcp://127.0.0.1:${b.port}" ]\n`,
+    );
+    const ca = await collector(a.port);
+    cleanups.push(ca.end);
+    const cb = await collector(b.port);
+    cleanups.push(cb.end);
+    const broker = e.start();
+    cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
+    await _listening(Number(new URL(e.url).port));
+    const first = await publish(e.url, 0, 100);
+    await waitFor(() => ca.got.length >= 100, "100 messages on the first server", 30_000);
+    proxy.cut();
+    const then = await publish(e.url, 100, 100);
+    await waitFor(
+      () => then.every((k) => cb.got.includes(String(k))),
+      "the rest on the second server",
+      30_000,
+    );
+    // QoS 1 across servers: what the first one had not acknowledged when the link went is sent to the second too
+    assert.deepEqual(ca.got.map(Number), first.sort((x, y) => x - y));
+    assertDelivered([...first, ...then], [...ca.got, ...cb.got]);
+    assert.ok(
+      cb.got.map(Number).every((k) => k >= 100 - 64),
+      "the second server got no more than a window again",
+    );
+    const st = await bridgeState(e.url, (st) => st.state === "connected");
+    assert.equal(st.server, `mqtt-tcp://127.0.0.1:${b.port}`);
+  });
+
   test("subscription direction: cloud messages come down; a message that came down is not forwarded back up", async () => {
     const { e, up } = await setup(
       `  subscription = [ { remote_topic = "cmd/#", local_topic = "", qos = 1 } ]\n` +
@@ -285,7 +423,7 @@ describe("MQTT bridge to Mosquitto", () => {
     chmodSync(certs.dir, 0o755); // Mosquitto reads them as its own user
     for (const f of readdirSync(certs.dir)) chmodSync(join(certs.dir, f), 0o644);
     const tlsPort = await freePort();
-    const up = await mosquitto({ port: tlsPort, certs });
+    const up = await mosquitto({ tls: { port: tlsPort, certs } });
     cleanups.push(up.stop);
     const e = await edge(`tls+mqtt-tcp://127.0.0.1:${tlsPort}`, `  ssl { cacertfile = "${certs.caFile}" }\n`);
     const c = await collector(up.port);

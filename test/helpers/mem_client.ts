@@ -42,6 +42,8 @@ export class TestBroker {
 /** One client connection. `received` collects what the broker sent. */
 export class MemClient implements ClientSink {
   blocked = false;
+  /** A connection of the broker's own (a bridge): no authentication, no ACL. */
+  trusted = false;
   closed = false;
   readonly remoteAddress = "memory";
   readonly received: Packet[] = [];

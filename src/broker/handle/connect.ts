@@ -16,6 +16,9 @@ import { journalSession } from "../durable.ts";
 
 type ConnectIn = IConnectPacket & { raw?: Buffer };
 
+/** Client identifiers of the bridges' own sessions on their broker; only trusted connections use them. */
+export const BRIDGE_CLIENT_PREFIX = "$bridge/";
+
 /** Handles the first packet of a connection. */
 export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void {
   const v = p.protocolVersion ?? 4;
@@ -46,6 +49,16 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
       return;
     }
     clientId = assigned = `auto-${ctx.deps.now().toString(36)}-${c.id}`;
+  }
+  if (clientId.startsWith(BRIDGE_CLIENT_PREFIX) && c.sink.trusted !== true) {
+    // the session of a bridge is its offline cache: no one else may take it over
+    refuseConnect(
+      ctx,
+      c,
+      RC.CLIENT_IDENTIFIER_NOT_VALID,
+      `Client identifiers starting with ${BRIDGE_CLIENT_PREFIX} are reserved for the broker's bridges`,
+    );
+    return;
   }
   const keepalive = _keepalive(ctx, c, p.keepalive ?? 0);
   if (keepalive < 0) return;
