@@ -1,7 +1,7 @@
 /**
  * Benchmark: this broker and Mosquitto side by side, same load, pinned cores, medians.
  *
- *   npm run bench -- [--reps 3] [--duration 10] [--scenarios a,b,c,d,e,f] [--tls|--ws|--persist] [--out FILE]
+ *   npm run bench -- [--reps 3] [--duration 10] [--scenarios a,b,c,d,e,f] [--tls|--ws|--persist|--bridge] [--out FILE]
  *
  * Scenarios a-f by default; g and h are QoS 1 fan-out and fan-in, the default with --persist.
  *
@@ -12,6 +12,9 @@
  * --persist compares persistence: Mosquitto with `persistence true`, this broker in memory, and
  * this broker with `sqlite { }` (a fresh database each run). Subscribers keep persistent sessions
  * (Clean Session 0): see _persistentSubscribers.
+ *
+ * --bridge measures bridges instead (scripts/bench_bridge.ts): messages forwarded to an upstream
+ * Mosquitto at QoS 1, and the drain rate of a 100,000-message cache.
  *
  * --ws runs them over each broker's WebSocket listener: scripts/ws_proxy.ts, on the load generator's
  * core, carries mqttload's TCP connections over WebSockets (the proxy's CPU counts against the load).
@@ -24,9 +27,9 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { makeTestCerts, type TestCerts } from "../test/helpers/certs.ts";
 import { cpus } from "node:os";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { k, median, startBroker } from "./bench_common.ts";
 
 const { values: opt } = parseArgs({
   options: {
@@ -37,6 +40,7 @@ const { values: opt } = parseArgs({
     tls: { type: "boolean", default: false },
     ws: { type: "boolean", default: false },
     persist: { type: "boolean", default: false },
+    bridge: { type: "boolean", default: false },
   },
 });
 const PERSIST = opt.persist === true;
@@ -237,39 +241,6 @@ function startStunnel(list: BrokerRun[]): ChildProcess {
   });
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, "127.0.0.1", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
-}
-
-async function startBroker(cmd: string, port: number): Promise<{ pid: number; stop(): Promise<void> }> {
-  if (await canConnect(port)) throw new Error(`Port ${port} is in use: stop whatever listens there`);
-  const p = spawn("bash", ["-c", `ulimit -n 65536; exec taskset -c 0 ${cmd}`], { stdio: "ignore" });
-  for (let i = 0; !(await canConnect(port)); i++) {
-    if (i > 300 || p.exitCode !== null) throw new Error(`Broker did not start: ${cmd}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await new Promise((r) => setTimeout(r, 500));
-  return {
-    pid: p.pid!,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (p.exitCode !== null) return resolve();
-        const kill = setTimeout(() => p.kill("SIGKILL"), 5000);
-        p.once("exit", () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        p.kill("SIGTERM");
-      }),
-  };
-}
-
 function runLoad(gen: string[], port: number, pid: number, s: string): Result {
   const f = s === "f";
   const args = [
@@ -305,21 +276,6 @@ function runLoad(gen: string[], port: number, pid: number, s: string): Result {
   }
 }
 
-const median = (xs: number[]): number => {
-  const v = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (v.length === 0) return NaN;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
-};
-const k = (
-  x: number,
-) => (!Number.isFinite(x)
-  ? "–"
-  : x >= 1e6
-  ? `${(x / 1e6).toFixed(2)}M`
-  : x >= 1e3
-  ? `${(x / 1e3).toFixed(0)}k`
-  : x.toFixed(0));
 const us = (
   x: number,
 ) => (!Number.isFinite(x) ? "–" : x >= 10_000 ? `${(x / 1000).toFixed(0)} ms` : `${x.toFixed(0)} µs`);
@@ -369,6 +325,7 @@ function startWsProxy(): ChildProcess {
 async function main(): Promise<void> {
   execFileSync("bash", [`${ROOT}scripts/install_test_deps.sh`, "--bench"], { stdio: "inherit" });
   const gen = loadGenerator();
+  if (opt.bridge === true) return await _bridge(gen);
   const list = brokers(TLS ? readableCerts() : null);
   const stunnel = TLS ? startStunnel(list) : WS ? startWsProxy() : null;
   const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : "a,b,c,d,e,f")).split(",");
@@ -435,6 +392,15 @@ async function main(): Promise<void> {
       ? ".bench/results-persist.md"
       : ".bench/results.md");
   writeFileSync(`${ROOT}${out}`, table + "\n");
+  console.log(table);
+}
+
+/** --bridge: scripts/bench_bridge.ts, with mqttload as the publisher. */
+async function _bridge(gen: string[]): Promise<void> {
+  if (gen.length !== 1) throw new Error("--bridge needs mqttload: ../shared/tools/mqttload was not found");
+  const { benchBridge } = await import("./bench_bridge.ts");
+  const table = await benchBridge({ reps: REPS, duration: DURATION, bench: BENCH, load: gen[0]! });
+  writeFileSync(`${ROOT}${opt.out ?? ".bench/results-bridge.md"}`, table + "\n");
   console.log(table);
 }
 

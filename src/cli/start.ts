@@ -223,10 +223,14 @@ async function _reload(r: Running): Promise<void> {
   let error: string | undefined;
   try {
     const st = await loadSettings(r.rt, r.flags, conf);
-    r.broker.configure(brokerOptions(st));
+    // bridges keep running as started, their caches too
+    r.broker.configure({ ...brokerOptions(st), sessionQueueLen: r.broker.options.sessionQueueLen });
     r.broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
     r.log.configure(_logSettings(st, r.child));
     for (const w of st.loaded.warnings) r.log.warn(w);
+    if (JSON.stringify(st.loaded.config.bridges) !== JSON.stringify(r.st.loaded.config.bridges)) {
+      r.log.warn("Bridge changes take effect at the next restart (what waits in a bridge's cache is kept)");
+    }
     if (_addresses(st) !== _addresses(r.st)) r.log.warn("Listener changes take effect at the next restart");
     else await _renewCertificates(r, st);
     r.st = st;

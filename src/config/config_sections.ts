@@ -119,6 +119,9 @@ const subscriptionSpec = obj({
 const QUIC = "has no effect: QUIC is not supported";
 const quic = <T>(s: Spec<T>): Spec<T> => notice(s, QUIC);
 
+const NO_RESEND =
+  "has no effect: what upstream has not acknowledged is sent again as soon as the bridge reconnects";
+
 const bridgeSpec = obj({
   enable: bool(true),
   server: required(str("")),
@@ -127,7 +130,10 @@ const bridgeSpec = obj({
   keepalive: duration(60_000, 0, 65_535_000),
   backoff_max: duration(60_000, 0, 86_400_000),
   clean_start: bool(true),
-  transparent: bool(false),
+  transparent: notice(
+    bool(false),
+    "is not supported: local subscriptions are not passed upstream; list what to bring down in subscription = [ ]",
+  ),
   username: optStr(),
   password: optStr(),
   ssl: tlsClientSpec,
@@ -146,12 +152,18 @@ const bridgeSpec = obj({
   forwards: list(forwardSpec),
   subscription: list(subscriptionSpec),
   sub_properties: obj({ identifier: optInt(1, 268_435_455), user_property: userProps }),
-  max_parallel_processes: int(2, 1, 1024),
+  max_parallel_processes: notice(
+    int(2, 1, 1024),
+    "has no effect: the bridge relays every message as it comes, on the broker's one event loop",
+  ),
   max_send_queue_len: int(32, 1, 10_000_000),
-  max_recv_queue_len: int(128, 1, 10_000_000),
-  resend_interval: int(5000, 0, 86_400_000),
-  resend_wait: int(3000, 0, 86_400_000),
-  cancel_timeout: int(10_000, 0, 86_400_000),
+  max_recv_queue_len: notice(
+    int(128, 1, 10_000_000),
+    "has no effect: messages from upstream go into the broker as they arrive, with TCP backpressure",
+  ),
+  resend_interval: notice(int(5000, 0, 86_400_000), NO_RESEND),
+  resend_wait: notice(int(3000, 0, 86_400_000), NO_RESEND),
+  cancel_timeout: notice(int(10_000, 0, 86_400_000), NO_RESEND),
   hybrid_bridging: bool(false),
   hybrid_servers: list(str("")),
   quic_keepalive: quic(duration(120_000, 0, 86_400_000)),
@@ -174,10 +186,7 @@ const cacheSpec = obj({
   disk_cache_size: int(102_400, 1, 1_000_000_000),
   mounted_file_path: str(""),
   flush_mem_threshold: notice(int(100, 1, 1_000_000), NO_FLUSH_THRESHOLD),
-  resend_interval: notice(
-    int(5000, 0, 86_400_000),
-    "has no effect: what upstream has not acknowledged is sent again as soon as the bridge reconnects",
-  ),
+  resend_interval: notice(int(5000, 0, 86_400_000), NO_RESEND),
 });
 
 const awsSpec = obj({

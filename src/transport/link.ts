@@ -63,6 +63,8 @@ export class Link implements ClientSink, ConnectionHandlers {
   /** Held by flow control: undecoded bytes wait in the decoder. */
   private held = false;
   private scheduled = false;
+  /** Queue length at which wake() flushes before the end of the turn. */
+  private eagerAt = 0;
   private closing = false;
   private readonly decoder: Decoder;
 
@@ -118,14 +120,21 @@ export class Link implements ClientSink, ConnectionHandlers {
     }
   }
 
-  /** Output is queued: flush at the end of this turn. */
+  /**
+   * Output is queued: flush at the end of this turn, or at once when the queue grew by EAGER_FLUSH
+   * within the turn. Growth, not length: a session draining a long backlog would otherwise flush
+   * (and with persistence, commit) on every acknowledgement.
+   */
   wake(): void {
     if (this.blocked) return;
+    const queued = this.client.session?.queue.length ?? 0;
     if (!this.scheduled) {
       this.scheduled = true;
+      this.eagerAt = queued + EAGER_FLUSH;
       this.flusher.add(this);
-    } else if ((this.client.session?.queue.length ?? 0) >= EAGER_FLUSH) {
+    } else if (queued >= this.eagerAt) {
       this._write();
+      this.eagerAt = (this.client.session?.queue.length ?? 0) + EAGER_FLUSH;
     }
   }
 

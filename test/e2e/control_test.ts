@@ -27,7 +27,8 @@ describe("broker process control", () => {
     writeFileSync(a, `listeners.tcp.bind = "127.0.0.1:${port}"\nlog.level = warn\n`);
     writeFileSync(
       b,
-      `listeners.tcp.bind = "127.0.0.1:${port}"\nlisteners.tcp.extra.bind = "127.0.0.1:0"\nlog.level = info\n`,
+      `listeners.tcp.bind = "127.0.0.1:${port}"\nlisteners.tcp.extra.bind = "127.0.0.1:0"\nlog.level = info\n` +
+        `bridges.mqtt.cloud { server = "mqtt-tcp://127.0.0.1:9", backoff_max = 1s }\n`,
     );
     const gone = run("true", []);
     await gone.done;
@@ -58,6 +59,7 @@ describe("broker process control", () => {
     assert.doesNotMatch(r1.stderr, /\[before-reload\] Connected/, "info lines were off before the reload");
     assert.match(r1.stderr, /Configuration reloaded from .*b\.conf/);
     assert.match(r1.stderr, /Listener changes take effect at the next restart/);
+    assert.match(r1.stderr, /Bridge changes take effect at the next restart/);
     assert.match(
       r1.stderr,
       /info {2}\[after-reload\] Connected from/,
