@@ -59,6 +59,8 @@ export class FlushScheduler {
 /** Binds one Connection to the broker. */
 export class Link implements ClientSink, ConnectionHandlers {
   blocked = false;
+  /** The broker's own connection (a bridge): read on every PUBLISH, so a field, not a getter. */
+  readonly trusted: boolean;
   readonly client: Client;
   /** Held by flow control: undecoded bytes wait in the decoder. */
   private held = false;
@@ -76,6 +78,7 @@ export class Link implements ClientSink, ConnectionHandlers {
     private readonly useCn = false,
   ) {
     this.decoder = new Decoder({ maxPacketSize: broker.options.maxPacketSize });
+    this.trusted = conn.trusted === true;
     this.client = broker.attach(this);
     conn.start(this); // the link is its own handler object: no closures per connection
   }
@@ -86,10 +89,6 @@ export class Link implements ClientSink, ConnectionHandlers {
 
   get certUsername(): string | undefined {
     return this.useCn ? this.conn.peerCommonName() : undefined;
-  }
-
-  get trusted(): boolean {
-    return this.conn.trusted === true;
   }
 
   onData(chunk: Buffer): void {

@@ -185,6 +185,14 @@ describe("MQTT bridge to Mosquitto", () => {
     for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => {});
   });
 
+  /** Starts the edge, killed after the tests, and waits until it listens. */
+  async function runEdge(e: Awaited<ReturnType<typeof edge>>): Promise<ReturnType<typeof run>> {
+    const broker = e.start();
+    cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
+    await _listening(Number(new URL(e.url).port));
+    return broker;
+  }
+
   /** Upstream, proxy, collector and the edge bridged to it; `persist` and `cacheSize` as for mosquitto() and edge(). */
   async function setup(bridge = "", opt: { persist?: boolean; cacheSize?: number } = {}) {
     const up = await mosquitto({ persist: opt.persist ?? false });
@@ -245,9 +253,7 @@ describe("MQTT bridge to Mosquitto", () => {
     const e = await edge(proxy.port);
     const c = await collector(up.port);
     cleanups.push(c.end);
-    const broker = e.start();
-    cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
-    await _listening(Number(new URL(e.url).port));
+    await runEdge(e);
     const acked = await publish(e.url, 0, 100);
     proxy.restore();
     await waitFor(() => acked.every((k) => c.got.includes(String(k))), "every acknowledged message", 30_000);
@@ -350,9 +356,7 @@ describe("MQTT bridge to Mosquitto", () => {
     cleanups.push(ca.end);
     const cb = await collector(b.port);
     cleanups.push(cb.end);
-    const broker = e.start();
-    cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
-    await _listening(Number(new URL(e.url).port));
+    await runEdge(e);
     const first = await publish(e.url, 0, 100);
     await waitFor(() => ca.got.length >= 100, "100 messages on the first server", 30_000);
     proxy.cut();
@@ -428,9 +432,7 @@ describe("MQTT bridge to Mosquitto", () => {
     const e = await edge(`tls+mqtt-tcp://127.0.0.1:${tlsPort}`, `  ssl { cacertfile = "${certs.caFile}" }\n`);
     const c = await collector(up.port);
     cleanups.push(c.end);
-    const broker = e.start();
-    cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
-    await _listening(Number(new URL(e.url).port));
+    const broker = await runEdge(e);
     const acked = await publish(e.url, 0, 100);
     await waitFor(() => c.got.length >= 100, "100 messages over TLS", 10_000).catch(async (err) => {
       process.kill(broker.pid, "SIGTERM");
