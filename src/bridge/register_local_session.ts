@@ -40,7 +40,11 @@ export function registerLocalSession(
       closed: () => resolve(),
     });
     const w = new PacketWriter();
+    let finished = false;
+    // a cached message may come too (Receive Maximum 1): it stays in flight for the real connection
     const finish = (): void => {
+      if (finished) return;
+      finished = true;
       writePacket(w, { cmd: "disconnect" }, 5);
       pipe.push(w.take()!);
       pipe.destroy();
