@@ -34,7 +34,7 @@ export type BridgeState = "connecting" | "connected" | "disconnected" | "stopped
 /** A bridge to one upstream broker (or a list of them to fail over between). */
 export class Bridge {
   state: BridgeState = "disconnected";
-  readonly counters: BridgeCounters = { forwarded: 0, received: 0, unmatched: 0 };
+  readonly counters: BridgeCounters = { forwarded: 0, received: 0, unmatched: 0, refused: 0, lastRefusal: 0 };
   private current: BridgeConnection | null = null;
   private failures = 0;
   private serverIdx = 0;
@@ -42,6 +42,8 @@ export class Bridge {
   private watch: ReturnType<typeof setInterval> | null = null;
   /** Cache drops already logged. */
   private dropped = 0;
+  /** Upstream refusals already logged. */
+  private refused = 0;
   /** Why the bridge is down, "" while it is not. */
   private why = "";
   /** The state last published. */
@@ -51,6 +53,15 @@ export class Bridge {
 
   /** Sets up the bridge's local session, then connects; a refusal from the local broker is logged. */
   start(): void {
+    const o = this.opts;
+    if (
+      o.protoVer === 5 && !o.cleanStart && !((o.connProps.sessionExpiryInterval as number | undefined) ?? 0)
+    ) {
+      this.deps.log.warn(
+        `Bridge ${o.name}: with proto_ver = 5, clean_start = false keeps nothing: upstream ends the session ` +
+          "at every disconnect (QoS 2 messages in flight with it). Set conn_properties.session_expiry_interval",
+      );
+    }
     this.dropped = this.deps.session(localClientId(this.opts.name))?.dropped ?? 0;
     this.watch = setInterval(() => this._report(), WATCH_MS);
     const stale = this._staleFilters();
@@ -147,13 +158,22 @@ export class Bridge {
       );
       this.dropped = dropped;
     }
+    const c = this.counters;
+    if (c.refused !== this.refused) {
+      this.deps.log.error(
+        `Bridge ${this.opts.name}: upstream refused ${c.refused - this.refused} forwarded messages ` +
+          `(last reason code 0x${c.lastRefusal.toString(16)}); they are not sent again`,
+      );
+      this.refused = c.refused;
+    }
     const payload = JSON.stringify({
       state: this.state,
       server: this._server.url,
-      forwarded: this.counters.forwarded,
-      received: this.counters.received,
+      forwarded: c.forwarded,
+      received: c.received,
       cached: s === undefined ? 0 : s.queued + s.inflight,
       dropped,
+      refused: c.refused,
       ...(why === "" ? {} : { reason: why }),
     });
     if (payload === this.lastState) return;

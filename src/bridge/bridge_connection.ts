@@ -36,6 +36,10 @@ export interface BridgeCounters {
   received: number;
   /** Local messages that matched no forward rule any more (a rule removed from the configuration). */
   unmatched: number;
+  /** Forwarded messages that upstream acknowledged with an error reason code (MQTT 5). */
+  refused: number;
+  /** The reason code of the last of them. */
+  lastRefusal: number;
 }
 
 /** What a BridgeConnection needs from its owner. */
@@ -333,6 +337,10 @@ export class BridgeConnection {
       case "pubrec":
       case "pubrel":
       case "pubcomp":
+        if ((p.reasonCode ?? 0) >= 0x80) {
+          this.d.counters.refused++;
+          this.d.counters.lastRefusal = p.reasonCode!;
+        }
         return writeAck(this.localW, ACK_TYPE[p.cmd], p.messageId, p.reasonCode, true);
       case "disconnect":
         return this.close(`upstream disconnected the bridge (0x${(p.reasonCode ?? 0).toString(16)})`);

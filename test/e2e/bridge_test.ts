@@ -95,7 +95,11 @@ async function edge(upstream: number | string, bridge = "", cacheSize = 0) {
 }
 
 /** An upstream subscriber on a persistent session that records every payload under edge/#. */
-async function collector(port: number, filter = "edge/#"): Promise<{ got: string[]; end(): void }> {
+async function collector(
+  port: number,
+  filter = "edge/#",
+  qos: 1 | 2 = 1,
+): Promise<{ got: string[]; end(): void }> {
   const got: string[] = [];
   const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
     clientId: `collector-${port}-${Math.random()}`,
@@ -103,16 +107,17 @@ async function collector(port: number, filter = "edge/#"): Promise<{ got: string
     reconnectPeriod: 200,
   });
   c.on("message", (_t, p) => got.push(p.toString()));
-  await c.subscribeAsync(filter, { qos: 1 });
+  await c.subscribeAsync(filter, { qos });
   return { got, end: () => c.end(true) };
 }
 
-/** Publishes `n` QoS 1 messages numbered from `from`, ten in flight; returns those acknowledged. */
+/** Publishes `n` messages (QoS 1 unless `qos`) numbered from `from`, ten in flight; returns those acknowledged. */
 async function publish(
   url: string,
   from: number,
   n: number,
   during?: (acked: number) => void,
+  qos: 1 | 2 = 1,
 ): Promise<number[]> {
   const pub = await mqtt.connectAsync(url, { clientId: `pub-${from}`, reconnectPeriod: 0 });
   const acked: number[] = [];
@@ -123,7 +128,7 @@ async function publish(
       while (inFlight < 10 && next < from + n) {
         const k = next++;
         inFlight++;
-        pub.publish(`data/${k % 3}`, String(k), { qos: 1 }, (err) => {
+        pub.publish(`data/${k % 3}`, String(k), { qos }, (err) => {
           inFlight--;
           if (!err) acked.push(k);
           during?.(acked.length);
@@ -242,6 +247,26 @@ describe("MQTT bridge to Mosquitto", () => {
     proxy.restore();
     await waitFor(() => acked.every((k) => c.got.includes(String(k))), "every acknowledged message", 30_000);
     assertDelivered(acked, c.got);
+  });
+
+  test("QoS 2 over MQTT 5 with a lasting upstream session: a cut mid-traffic, each message arrives exactly once, in order", async () => {
+    // clean_start = false is in edge(); MQTT 5 also needs a Session Expiry Interval to keep the session
+    const { e, up, proxy } = await setup(
+      "  proto_ver = 5\n  conn_properties { session_expiry_interval = 3600 }\n",
+    );
+    const c2 = await collector(up.port, "edge/#", 2);
+    cleanups.push(c2.end);
+    let cut = false;
+    const acked = await publish(e.url, 0, 400, (n) => {
+      if (n === 100 && !cut) {
+        cut = true;
+        proxy.cut();
+        setTimeout(() => proxy.restore(), 500);
+      }
+    }, 2);
+    await waitFor(() => acked.every((k) => c2.got.includes(String(k))), "every acknowledged message", 30_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(c2.got.map(Number), [...acked].sort((a, b) => a - b), "once each, in publishing order");
   });
 
   test("messages published before the uplink was ever up are forwarded when it comes up", async () => {

@@ -50,6 +50,17 @@ async function publisher(url: string, clientId: string): Promise<mqtt.MqttClient
 }
 
 /** Waits until the broker process `pid` has written its pid file (a killed one leaves its own behind). */
+/** MQTT 5 options of a subscriber on a session that outlives its connections (one hour). */
+function persistentSub(clientId: string) {
+  return {
+    protocolVersion: 5 as const,
+    clean: false,
+    clientId,
+    properties: { sessionExpiryInterval: 3600 },
+    reconnectPeriod: 0,
+  };
+}
+
 async function started(b: { dir: string }, pid: number): Promise<void> {
   const file = join(b.dir, "nanomq.pid");
   const mine = () => existsSync(file) && readFileSync(file, "utf8").trim() === String(pid);
@@ -115,13 +126,7 @@ describe("durability with sqlite { }", () => {
     const b = await brokerDir();
     let broker = b.start();
     await started(b, broker.pid);
-    const subOpts = {
-      protocolVersion: 5 as const,
-      clean: false,
-      clientId: "crash-sub",
-      properties: { sessionExpiryInterval: 3600 },
-      reconnectPeriod: 0,
-    };
+    const subOpts = persistentSub("crash-sub");
     const first = await mqtt.connectAsync(b.url, subOpts);
     await first.subscribeAsync("c/#", { qos: 1 });
     await first.endAsync(); // offline from here on: everything is queued for it
@@ -243,13 +248,7 @@ describe("durability with sqlite { }", () => {
     const b = await brokerDir();
     let broker = b.start();
     await started(b, broker.pid);
-    const subOpts = {
-      protocolVersion: 5 as const,
-      clean: false,
-      clientId: "qos2-sub",
-      properties: { sessionExpiryInterval: 3600 },
-      reconnectPeriod: 0,
-    };
+    const subOpts = persistentSub("qos2-sub");
     const got: number[] = [];
     // the client's QoS 2 state must outlive its connection too: one incoming store for every connection
     const incomingStore = new KeptStore();
