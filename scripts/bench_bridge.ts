@@ -27,6 +27,8 @@ import { k, median, startBroker } from "./bench_common.ts";
 const UP = 18850;
 const EDGE = 18851;
 const CACHE = 100_000;
+/** Encodes a packet at MQTT 3.1.1 (the publisher and the counter are not on any measured path). */
+const gen = (p: object) => mqttPacket.generate(p as mqttPacket.Packet, { protocolVersion: 4 }) as Buffer;
 
 interface Edge {
   name: string;
@@ -62,7 +64,6 @@ class Counter {
 
   async connect(port: number): Promise<void> {
     this.sock = net.connect(port, "127.0.0.1");
-    const gen = (p: object) => mqttPacket.generate(p as mqttPacket.Packet, { protocolVersion: 4 }) as Buffer;
     this.sock.write(
       gen({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "counter", clean: true }),
     );
@@ -113,7 +114,6 @@ class Counter {
 /** Publishes `n` QoS 1 messages (sequence numbers 0..n-1) to the edge, `window` in flight; resolves when all are acknowledged. */
 function publishAll(port: number, n: number, window: number): Promise<void> {
   const sock = net.connect(port, "127.0.0.1");
-  const gen = (p: object) => mqttPacket.generate(p as mqttPacket.Packet, { protocolVersion: 4 }) as Buffer;
   const dec = new ServerDecoder(4);
   let sent = 0;
   let acked = 0;

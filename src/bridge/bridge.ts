@@ -42,14 +42,20 @@ export class Bridge {
   private watch: ReturnType<typeof setInterval> | null = null;
   /** Cache drops already logged. */
   private dropped = 0;
-  /** Upstream refusals already logged. */
+  /** Upstream refusals and unmatched messages already logged. */
   private refused = 0;
+  private unmatched = 0;
   /** Why the bridge is down, "" while it is not. */
   private why = "";
   /** The state last published. */
   private lastState = "";
 
-  constructor(readonly opts: BridgeOptions, private readonly deps: BridgeDeps) {}
+  /** The client id of the bridge's session on this broker: its cache. */
+  private readonly localId: string;
+
+  constructor(readonly opts: BridgeOptions, private readonly deps: BridgeDeps) {
+    this.localId = localClientId(opts.name);
+  }
 
   /** Sets up the bridge's local session, then connects; a refusal from the local broker is logged. */
   start(): void {
@@ -62,7 +68,7 @@ export class Bridge {
           "at every disconnect (QoS 2 messages in flight with it). Set conn_properties.session_expiry_interval",
       );
     }
-    this.dropped = this.deps.session(localClientId(this.opts.name))?.dropped ?? 0;
+    this.dropped = this.deps.session(this.localId)?.dropped ?? 0;
     this.watch = setInterval(() => this._report(), WATCH_MS);
     const stale = this._staleFilters();
     registerLocalSession(this.opts, this.deps.attachLocal, stale).then(
@@ -139,45 +145,56 @@ export class Bridge {
   /** Filters of the bridge's session that no forward rule has any more (the configuration changed). */
   private _staleFilters(): string[] {
     const now = new Set(this.opts.forwards.map((f) => f.filter));
-    return (this.deps.session(localClientId(this.opts.name))?.filters ?? []).filter((f) => !now.has(f));
+    return (this.deps.session(this.localId)?.filters ?? []).filter((f) => !now.has(f));
   }
 
-  /**
-   * Publishes the state when it changed (the counters are looked at every WATCH_MS), and logs what
-   * the full cache dropped since the last look. `why` says why the bridge is down.
-   */
+  /** Publishes the state when it changed (looked at every WATCH_MS); `why` says why the bridge is down. */
   private _report(why = this.why): void {
     this.why = why;
-    const s = this.deps.session(localClientId(this.opts.name));
-    const dropped = s?.dropped ?? 0;
-    if (s !== undefined && dropped !== this.dropped) {
-      this.deps.log.error(
-        `Bridge ${this.opts.name}: the cache is full (${s.queued} messages waiting for upstream); ` +
-          `${dropped - this.dropped} new messages were dropped, ${dropped} since the start. ` +
-          "Raise bridges.mqtt.cache.disk_cache_size to keep more",
-      );
-      this.dropped = dropped;
-    }
+    const s = this.deps.session(this.localId);
     const c = this.counters;
-    if (c.refused !== this.refused) {
-      this.deps.log.error(
-        `Bridge ${this.opts.name}: upstream refused ${c.refused - this.refused} forwarded messages ` +
-          `(last reason code 0x${c.lastRefusal.toString(16)}); they are not sent again`,
-      );
-      this.refused = c.refused;
-    }
+    this._logLosses(s);
     const payload = JSON.stringify({
       state: this.state,
       server: this._server.url,
       forwarded: c.forwarded,
       received: c.received,
       cached: s === undefined ? 0 : s.queued + s.inflight,
-      dropped,
+      dropped: s?.dropped ?? 0,
       refused: c.refused,
+      unmatched: c.unmatched,
       ...(why === "" ? {} : { reason: why }),
     });
     if (payload === this.lastState) return;
     this.lastState = payload;
     this.deps.publishState(`$SYS/brokers/${this.opts.name}/state`, payload);
+  }
+
+  /** Logs the messages lost since the last look: dropped by the full cache, refused upstream, unmatched. */
+  private _logLosses(s: SessionInfo | undefined): void {
+    const name = `Bridge ${this.opts.name}`;
+    if (s !== undefined && s.dropped !== this.dropped) {
+      this.deps.log.error(
+        `${name}: the cache is full (${s.queued} messages waiting for upstream); ` +
+          `${s.dropped - this.dropped} new messages were dropped, ${s.dropped} since the start. ` +
+          "Raise bridges.mqtt.cache.disk_cache_size to keep more",
+      );
+      this.dropped = s.dropped;
+    }
+    const c = this.counters;
+    if (c.refused !== this.refused) {
+      this.deps.log.error(
+        `${name}: upstream refused ${c.refused - this.refused} forwarded messages ` +
+          `(last reason code 0x${c.lastRefusal.toString(16)}); they are not sent again`,
+      );
+      this.refused = c.refused;
+    }
+    if (c.unmatched !== this.unmatched) {
+      this.deps.log.warn(
+        `${name}: ${c.unmatched - this.unmatched} waiting messages match no forward rule any more ` +
+          "(the rules changed) and were dropped",
+      );
+      this.unmatched = c.unmatched;
+    }
   }
 }

@@ -5,6 +5,7 @@
 import type { BridgeOptions, UpstreamServer } from "../bridge/bridge_options.ts";
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../config/config_error.ts";
+import { DEFAULT_DISK_CACHE_SIZE } from "../config/config_sections.ts";
 import type { ClientTlsOptions, Runtime } from "../runtime/runtime.ts";
 import { readConfigFile } from "./load_settings.ts";
 
@@ -15,7 +16,9 @@ export async function bridgeSettings(rt: Runtime, cfg: Config, source: string): 
   const out: BridgeOptions[] = [];
   for (const [name, b] of Object.entries(cfg.bridges.mqtt?.named ?? {})) {
     if (!b.enable) continue;
-    out.push(await _bridge(rt, name, b, source, cfg.bridges.mqtt?.cache?.disk_cache_size ?? 102_400));
+    out.push(
+      await _bridge(rt, name, b, source, cfg.bridges.mqtt?.cache?.disk_cache_size ?? DEFAULT_DISK_CACHE_SIZE),
+    );
   }
   return out;
 }

@@ -6,12 +6,11 @@
 import { join } from "node:path";
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../config/config_error.ts";
+import { DEFAULT_DISK_CACHE_SIZE } from "../config/config_sections.ts";
 import type { BrokerLogger } from "./logger.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { createSqliteStore } from "../store/sqlite_store.ts";
 import type { Store } from "../store/store.ts";
-
-const SQLITE_DEFAULT_SIZE = 102_400;
 
 /** Where the store is and how many messages it keeps. */
 export interface StoreSpec {
@@ -27,7 +26,7 @@ export interface StoreSpec {
  * `sqlite { }`, else `bridges.mqtt.cache { }` when a bridge is enabled: a bridge's cache is its
  * session in the broker's store, so the cache section turns the store on. The file is `broker.db`
  * in `mounted_file_path` (default /tmp/). The store keeps every session's messages, so it holds at
- * least as many as the bridges' cache (and as sqlite's default, 102400).
+ * least as many as the bridges' cache (and as sqlite's default).
  */
 export function storeSpec(cfg: Config): StoreSpec | null {
   const sq = cfg.sqlite;
@@ -50,7 +49,7 @@ export function storeSpec(cfg: Config): StoreSpec | null {
   if (cache === null || !bridging) return null;
   return {
     path: file(cache.mounted_file_path),
-    maxMessages: Math.max(SQLITE_DEFAULT_SIZE, cache.disk_cache_size),
+    maxMessages: Math.max(DEFAULT_DISK_CACHE_SIZE, cache.disk_cache_size),
     key: "bridges.mqtt.cache",
     ignored: "",
   };

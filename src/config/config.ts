@@ -5,6 +5,7 @@
 import {
   aclRuleSpec,
   bridgesSpec,
+  DEFAULT_DISK_CACHE_SIZE,
   httpAuthSpec,
   NO_FLUSH_THRESHOLD,
   tlsFileFields,
@@ -172,7 +173,7 @@ const authSpec = obj({
 
 const sqliteSpec = obj({
   enable: bool(true),
-  disk_cache_size: int(102_400, 1, 1_000_000_000),
+  disk_cache_size: int(DEFAULT_DISK_CACHE_SIZE, 1, 1_000_000_000),
   mounted_file_path: str(""),
   flush_mem_threshold: notice(int(100, 1, 1_000_000), NO_FLUSH_THRESHOLD),
   resend_interval: notice(

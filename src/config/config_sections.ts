@@ -178,12 +178,15 @@ const bridgeSpec = obj({
   quic_0rtt: quic(bool(true)),
 });
 
+/** NanoMQ's `disk_cache_size` default, in messages (`sqlite` and `bridges.mqtt.cache`). */
+export const DEFAULT_DISK_CACHE_SIZE = 102_400;
+
 /** Why `flush_mem_threshold` (of `sqlite` and of `bridges.mqtt.cache`) does nothing. */
 export const NO_FLUSH_THRESHOLD =
   "has no effect: each event-loop turn's writes are committed together before anything is acknowledged";
 
 const cacheSpec = obj({
-  disk_cache_size: int(102_400, 1, 1_000_000_000),
+  disk_cache_size: int(DEFAULT_DISK_CACHE_SIZE, 1, 1_000_000_000),
   mounted_file_path: str(""),
   flush_mem_threshold: notice(int(100, 1, 1_000_000), NO_FLUSH_THRESHOLD),
   resend_interval: notice(int(5000, 0, 86_400_000), NO_RESEND),

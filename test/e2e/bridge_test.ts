@@ -364,6 +364,38 @@ describe("MQTT bridge to Mosquitto", () => {
     await waitFor(() => s.c.got.length >= expected.length, "the data/0 messages upstream", 30_000);
     await new Promise((r) => setTimeout(r, 500));
     assert.deepEqual(s.c.got.map(Number), expected);
+    // the 20 queued on data/1 and data/2 before the change are counted as they are dropped
+    await bridgeState(s.e.url, (st) => st.unmatched === 20);
+  });
+
+  test("a message the upstream refuses (MQTT 5, ACL: PUBACK 0x87) is counted and logged; the others go on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bridge-strict-"));
+    const port = await freePort();
+    writeFileSync(join(dir, "acl.conf"), "deny clientid * 1 edge/data/2\nallow clientid * 3 #\n");
+    writeFileSync(
+      join(dir, "up.conf"),
+      `listeners.tcp.bind = "127.0.0.1:${port}"\nauth { acl_file = "${dir}/acl.conf" }\n`,
+    );
+    const up = run(process.execPath, ["src/main.ts", "start", "--conf", join(dir, "up.conf")], 120_000, {
+      NANOMQ_PID_FILE: join(dir, "pid"),
+    });
+    cleanups.push(() => process.kill(up.pid, "SIGKILL"));
+    await _listening(port);
+    const e = await edge(port, "  proto_ver = 5\n");
+    const c = await collector(port);
+    cleanups.push(c.end);
+    const broker = await runEdge(e);
+    const acked = await publish(e.url, 0, 30); // on data/0, data/1, data/2 in turn
+    const st = await bridgeState(e.url, (st) => st.refused === 10);
+    assert.equal(st.cached, 0);
+    await waitFor(() => c.got.length >= 20, "the 20 allowed upstream", 10_000);
+    assert.deepEqual(c.got.map(Number), acked.filter((k) => k % 3 !== 2).sort((a, b) => a - b));
+    process.kill(broker.pid, "SIGTERM");
+    const out = await broker.done;
+    assert.match(
+      out.stderr + out.stdout,
+      /Bridge cloud: upstream refused \d+ forwarded messages \(last reason code 0x87\)/,
+    );
   });
 
   test("hybrid_servers: when the server is lost the bridge fails over to the next one, losing nothing", async () => {
