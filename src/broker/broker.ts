@@ -184,10 +184,14 @@ function _close(ctx: BrokerContext, c: Client, err: MqttError): void {
   } else disconnectClient(ctx, c, err.code, err.message);
 }
 
-/** A connection with no packet for keep alive × multiplier (or no CONNECT in time) is closed. */
+/**
+ * A connection with no packet for keep alive × multiplier (or no CONNECT in time) is closed. A
+ * client the broker does not read (held by flow control or a pending authentication) is not
+ * blamed for the packets that wait unread.
+ */
 function _tickKeepalive(ctx: BrokerContext, now: number): void {
   for (const c of ctx.clients) {
-    if (c.active) {
+    if (c.active || c.holds > 0) {
       c.active = false;
       if (c.keepaliveMs > 0) c.deadline = now + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
     } else if (now >= c.deadline && (c.keepaliveMs > 0 || c.state === ClientState.New)) {

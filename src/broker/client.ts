@@ -41,7 +41,7 @@ export interface Client {
   /** Keep alive in ms (0 = off) and the multiplier-adjusted deadline. */
   keepaliveMs: number;
   deadline: number;
-  /** A packet arrived since the last tick. */
+  /** A packet arrived since the last tick (or the client took bytes the broker could not write before). */
   active: boolean;
   /** Most unacknowledged QoS 1/2 deliveries to this client (its Receive Maximum). */
   sendWindow: number;

@@ -95,6 +95,7 @@ async function _run(
   child: boolean,
 ) {
   const log = createLogger(_logSettings(st, child), io.err, rt);
+  _exitOnInternalError(rt, log);
   for (const n of st.notices) log.warn(n);
   for (const w of st.loaded.warnings) log.warn(w);
   let started: Started;
@@ -144,6 +145,28 @@ async function _run(
     };
     rt.onSignal("SIGINT", stop);
     rt.onSignal("SIGTERM", stop);
+  });
+}
+
+/** The exit code of a broker that stopped itself on an internal error (EX_SOFTWARE). */
+export const INTERNAL_ERROR_EXIT = 70;
+
+/**
+ * An exception that reaches the top is a bug in no connection's code path (those close only
+ * their connection, in the transport): the broker's state can no longer be trusted, and a broker
+ * that keeps running half-dead is worse than one that stops. It exits at once, leaving nothing
+ * acknowledged that the store does not hold, for systemd or procd to start it again.
+ */
+function _exitOnInternalError(rt: Runtime, log: BrokerLogger): void {
+  rt.onUncaughtError((e) => {
+    log.fatal(
+      `Internal error: ${
+        (e as Error)?.stack ?? String(e)
+      }\nThe broker exits with code ${INTERNAL_ERROR_EXIT} ` +
+        "so that its service manager starts it again; please report this error with the lines above",
+    );
+    log.close();
+    rt.exitNow(INTERNAL_ERROR_EXIT);
   });
 }
 

@@ -29,6 +29,8 @@ interface BunSocket {
   pause(): void;
   resume(): void;
   end(): void;
+  /** shutdown(SHUT_WR): a FIN after what is written; reading goes on. */
+  shutdown(halfClose?: boolean): void;
   terminate(): void;
   /** Seconds without activity before the `timeout` handler runs; 0 = none. */
   timeout(seconds: number): void;
@@ -86,6 +88,8 @@ class BunConnection implements Connection {
   /** The part of the last write the socket did not take; writes wait behind it. */
   private pending: Buffer | null = null;
   private ending = false;
+  /** A TLS handshake is in progress: the socket's timer is its timeout. */
+  handshaking = false;
 
   constructor(private readonly s: BunSocket) {
     s.setNoDelay(true);
@@ -116,7 +120,7 @@ class BunConnection implements Connection {
         return;
       }
       this.pending = null;
-      if (this.ending) return this.s.end();
+      if (this.ending) return this.s.shutdown();
     }
     this.handlers?.onDrain();
   }
@@ -126,9 +130,13 @@ class BunConnection implements Connection {
   resume(): void {
     this.s.resume();
   }
+  /**
+   * Half-closes: Bun's end() closes the socket outright, and closing with unread input sends a
+   * reset that can make the client's TCP stack drop the DISCONNECT it has not read yet.
+   */
   end(): void {
     if (this.pending !== null) this.ending = true;
-    else this.s.end();
+    else this.s.shutdown();
   }
   destroy(): void {
     this.s.terminate();
@@ -136,6 +144,17 @@ class BunConnection implements Connection {
   peerCommonName(): string | undefined {
     return this.s.authorized === true ? commonName(this.s.getPeerCertificate?.()?.subject) : undefined;
   }
+}
+
+/**
+ * Bun hands an exception thrown in a socket callback to that socket's `error` handler, where it
+ * would vanish: what the transport did not handle is thrown again outside, where the process's
+ * policy for internal errors sees it.
+ */
+function _uncaught(e: unknown): void {
+  queueMicrotask(() => {
+    throw e;
+  });
 }
 
 function _listen(
@@ -155,28 +174,51 @@ function _listen(
         open(s) {
           const c = new BunConnection(s);
           s.data = c;
-          if (tls !== undefined) {
+          // Bun arms a 120 s timer on every accepted socket that traffic does not reset: without
+          // this, a `timeout` handler (ours, for TLS handshakes) would end every connection at 120 s
+          if (tls === undefined) s.timeout(0);
+          else {
+            c.handshaking = true;
             s.timeout(Math.ceil((tls.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS) / 1000));
           }
           onConnection(c);
         },
         handshake(s, ok, err) {
           s.timeout(0);
+          s.data.handshaking = false;
           if (!ok || (err !== null && tls?.rejectUnauthorized === true)) {
             tls?.onHandshakeError?.(s.data.remoteAddress, err?.message ?? "handshake failed");
             s.terminate();
           }
         },
         timeout(s) {
+          // only a handshake is timed here; keep alive is the broker's (tick)
+          if (!s.data.handshaking) return s.timeout(0);
           tls?.onHandshakeError?.(s.data.remoteAddress, "handshake timed out");
           s.terminate();
         },
         data(s, d) {
           gc.add(d.length);
-          s.data.handlers?.onData(d);
+          try {
+            s.data.handlers?.onData(d);
+          } catch (e) {
+            _uncaught(e);
+          }
         },
-        drain: (s) => s.data.onDrain(),
-        close: (s) => s.data?.handlers?.onClose(),
+        drain(s) {
+          try {
+            s.data.onDrain();
+          } catch (e) {
+            _uncaught(e);
+          }
+        },
+        close(s) {
+          try {
+            s.data?.handlers?.onClose();
+          } catch (e) {
+            _uncaught(e);
+          }
+        },
         error() {}, // close follows every error; the broker learns of it there
       },
     });

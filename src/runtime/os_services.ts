@@ -50,6 +50,8 @@ export interface OsServices {
   openSqlite(path: string): SqliteDatabase;
   /** Ends the process at once with `code`: no pending output is written. */
   exitNow(code: number): never;
+  /** Calls `fn` with any exception no code caught, and any rejected promise nobody awaited. */
+  onUncaughtError(fn: (e: unknown) => void): void;
 }
 
 /** The program and script this process runs, to start it again. */
@@ -86,6 +88,10 @@ export function createOsServices(): OsServices {
     sqliteMissing,
     openSqlite,
     exitNow: (code) => process.exit(code),
+    onUncaughtError(fn) {
+      process.on("uncaughtException", fn);
+      process.on("unhandledRejection", fn);
+    },
     renameFile: (from, to) => renameSync(from, to),
     removeFile: (path) => rmSync(path, { force: true }),
     fileExists: (path) => existsSync(path),

@@ -18,7 +18,12 @@ const FLUSH_BUDGET = 256 * 1024;
  * and a subscriber's queue would otherwise overflow while its socket sits idle.
  */
 const EAGER_FLUSH = 512;
-/** A closing connection that does not take its last bytes is destroyed after this. */
+/**
+ * After the last packet, a closing connection is half-closed and its input read and discarded
+ * until the client closes or this long has passed (a lingering close): a socket closed with
+ * unread input sends a reset, which can destroy the DISCONNECT before the client has read it.
+ * Also the bound on a client that does not take its last bytes.
+ */
 const CLOSE_GRACE_MS = 5000;
 
 /**
@@ -68,6 +73,8 @@ export class Link implements ClientSink, ConnectionHandlers {
   /** Queue length at which wake() flushes before the end of the turn. */
   private eagerAt = 0;
   private closing = false;
+  /** An internal error ended this connection (see _fail). */
+  private failed = false;
   private readonly decoder: Decoder;
 
   constructor(
@@ -111,12 +118,35 @@ export class Link implements ClientSink, ConnectionHandlers {
     } catch (e) {
       if (e instanceof MqttError) this.broker.reject(c, e);
       else {
-        this.log.error(
-          `Internal error on a connection from ${this.remoteAddress}: ${(e as Error).stack ?? e}`,
-        );
+        this._logInternal(e, "reading");
         this.broker.reject(c, new MqttError(RC.UNSPECIFIED_ERROR, "Internal error"));
       }
     }
+  }
+
+  private _logInternal(e: unknown, doing: string): void {
+    const id = this.client.session?.clientId ?? "";
+    this.log.error(
+      `Internal error while ${doing} a connection from ${this.remoteAddress}; only it is closed: ${
+        (e as Error)?.stack ?? e
+      }`,
+      id,
+    );
+  }
+
+  /**
+   * A bug met while writing this connection's output: the broker cannot say why on this
+   * connection any more, so the socket is closed; the other connections go on.
+   */
+  private _fail(e: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this._logInternal(e, "writing to");
+    this.blocked = true; // nothing more is encoded for it
+    this.ready = false;
+    this.pending = null;
+    // not now: this may run inside another connection's fan-out, which the detach must not change
+    queueMicrotask(() => this.conn.destroy());
   }
 
   /**
@@ -148,7 +178,12 @@ export class Link implements ClientSink, ConnectionHandlers {
     this.scheduled = false;
     this.ready = false;
     if (this.blocked) return;
-    this.more = this.broker.fill(this.client, this.flusher.writer, FLUSH_BUDGET);
+    try {
+      this.more = this.broker.fill(this.client, this.flusher.writer, FLUSH_BUDGET);
+    } catch (e) {
+      this.flusher.writer.discard(); // a part-encoded packet must not go to the next link
+      return this._fail(e);
+    }
     this.pending = this.flusher.writer.take();
     this.ready = true;
   }
@@ -156,9 +191,13 @@ export class Link implements ClientSink, ConnectionHandlers {
   send(): void {
     if (!this.ready) return;
     this.ready = false;
-    this._send();
-    if (this.closing) this._finish();
-    else if (this.more) this.wake();
+    try {
+      this._send();
+      if (this.closing) this._finish();
+      else if (this.more) this.wake();
+    } catch (e) {
+      this._fail(e);
+    }
   }
 
   /** Output encoded by prepare() and not yet written, and whether more was left queued. */
@@ -178,7 +217,12 @@ export class Link implements ClientSink, ConnectionHandlers {
 
   /** An eager flush in the middle of a turn: commits first, as the scheduler would. */
   private _write(): void {
-    this.broker.fill(this.client, this.flusher.writer, FLUSH_BUDGET);
+    try {
+      this.broker.fill(this.client, this.flusher.writer, FLUSH_BUDGET);
+    } catch (e) {
+      this.flusher.writer.discard();
+      return this._fail(e);
+    }
     this.pending = this.flusher.writer.take();
     this.flusher.commit?.();
     this._send();
@@ -205,8 +249,11 @@ export class Link implements ClientSink, ConnectionHandlers {
   }
 
   onDrain(): void {
-    if (!this.blocked) return;
+    if (!this.blocked || this.failed) return;
     this.blocked = false;
+    // while blocked the link does not read, so the client's PINGREQs wait unread; that it takes
+    // our bytes shows it is alive
+    this.client.active = true;
     if (!this.closing) this._reading();
     this.wake();
   }
@@ -221,6 +268,8 @@ export class Link implements ClientSink, ConnectionHandlers {
 
   private _finish(): void {
     this.conn.end();
+    this.held = false;
+    this.conn.resume(); // onData discards what still arrives
     setTimeout(() => this.conn.destroy(), CLOSE_GRACE_MS).unref?.();
   }
 

@@ -100,6 +100,26 @@ describe("CONNECT", () => {
     assert.equal(c.closed, false);
   });
 
+  test("a client held by flow control is not closed for the packets the broker leaves unread", () => {
+    const tb = new TestBroker({ maxQueueLen: 8 });
+    const sub = tb.client(4);
+    sub.connect("sub");
+    sub.subscribe("f", 1);
+    const pub = tb.client(4);
+    pub.connect("pub", { keepalive: 2 });
+    for (let i = 0; i < 4; i++) pub.publish("f", String(i), 1);
+    assert.equal(pub.held, true);
+    for (let i = 0; i < 4; i++) tb.advance(1000); // past 1.5 x 2 s, within the stall time
+    assert.equal(pub.closed, false);
+    sub.payloads(); // the subscriber drains: the publisher is read again, and says nothing
+    assert.equal(pub.held, false);
+    tb.advance(1000);
+    tb.advance(1000);
+    assert.equal(pub.closed, false);
+    tb.advance(1000); // 1.5 x 2 s after it was released
+    assert.equal(pub.closed, true);
+  });
+
   test("session takeover closes the old connection with DISCONNECT 0x8E [MQTT-3.1.4-3]", () => {
     const tb = new TestBroker();
     const a = tb.client(5);

@@ -16,7 +16,7 @@ export function run(
   ms = 15_000,
   env: Record<string, string> = {},
   input?: string,
-): { done: Promise<RunResult>; kill(): void; pid: number } {
+): { done: Promise<RunResult>; kill(): void; pid: number; output(): string } {
   const p = spawn(cmd, args, {
     stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     env: { ...process.env, ...env },
@@ -37,5 +37,5 @@ export function run(
       resolve({ code, stdout, stderr });
     });
   });
-  return { done, kill: () => p.kill("SIGTERM"), pid: p.pid ?? 0 };
+  return { done, kill: () => p.kill("SIGTERM"), pid: p.pid ?? 0, output: () => stdout + stderr };
 }

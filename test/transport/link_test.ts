@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import mqttPacket from "mqtt-packet";
 import { LocalPipe } from "../../src/bridge/local_pipe.ts";
-import { createBroker } from "../../src/broker/broker.ts";
+import { type Broker, createBroker } from "../../src/broker/broker.ts";
+import type { Client } from "../../src/broker/client.ts";
+import type { PacketWriter } from "../../src/protocol/packet_writer.ts";
 import { ServerDecoder } from "../../src/protocol/codec.ts";
 import { FlushScheduler, Link } from "../../src/transport/link.ts";
 import { MemClient, quietLog } from "../helpers/mem_client.ts";
@@ -50,5 +52,60 @@ describe("Link flushes", () => {
     await turn();
     assert.equal(commits, 1);
     assert.equal(ids.length, 100, "the next window went out after the one commit");
+  });
+});
+
+describe("Link and internal errors", () => {
+  test("a bug met while writing one connection's output closes only that connection, logged with its stack", async () => {
+    const real = createBroker({}, { now: Date.now, log: quietLog });
+    const errors: string[] = [];
+    const log = { ...quietLog, error: (m: string) => void errors.push(m) };
+    let faulty: Client | null = null;
+    // the same broker, except that encoding for one client throws as a bug would
+    const broker: Broker = Object.create(real, {
+      fill: {
+        value: (c: Client, w: PacketWriter, budget: number) => {
+          if (c === faulty) throw new TypeError("a bug in the encoder");
+          return real.fill(c, w, budget);
+        },
+      },
+    });
+    const flusher = new FlushScheduler();
+    const open = (id: string) => {
+      const dec = new ServerDecoder(4);
+      const got: string[] = [];
+      let closed = false;
+      const pipe = new LocalPipe(id, {
+        bytes(buf) {
+          dec.push(buf);
+          for (let p = dec.next(); p !== null; p = dec.next()) {
+            if (p.cmd === "publish") got.push(String(p.payload));
+          }
+          return true;
+        },
+        paused: () => {},
+        closed: () => (closed = true),
+      });
+      const link = new Link(pipe, broker, flusher, log);
+      pipe.push(gen({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: id, clean: true }));
+      pipe.push(gen({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "t", qos: 1 }] }));
+      return { link, got, closed: () => closed };
+    };
+    const a = open("a");
+    const b = open("b");
+    await turn();
+    faulty = a.link.client;
+    const pub = new MemClient(real, 4);
+    pub.connect("p");
+    pub.publish("t", "m", 1);
+    await turn();
+    assert.equal(a.closed(), true, "the connection whose output failed is closed");
+    assert.equal(b.closed(), false);
+    assert.deepEqual(b.got, ["m"], "the other subscriber still gets its message");
+    assert.equal(errors.length, 1);
+    assert.match(
+      errors[0]!,
+      /Internal error while writing to a connection from a; only it is closed: TypeError: a bug in the encoder\n\s+at /,
+    );
   });
 });
