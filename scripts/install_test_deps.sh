@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite and the benchmark use, from Debian's packages:
 # mosquitto-clients, openssl and mosquitto (tests: its mosquitto_passwd writes the password hashes
-# we must read; the benchmark's reference broker), gcc (builds mqttload),
-# util-linux (taskset), stunnel4 (TLS in front of mqttload for `bench --tls`); and Node.js 22.13.
+# we must read; the benchmark's reference broker), util-linux (taskset: the soak test and the
+# benchmark pin the broker to a core); with --bench gcc (builds mqttload) and stunnel4 (TLS in front
+# of mqttload for `bench --tls`); and Node.js 22.13.
 set -euo pipefail
 need=()
 command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
 command -v openssl >/dev/null || need+=(openssl)
 command -v mosquitto_passwd >/dev/null || need+=(mosquitto)
+command -v taskset >/dev/null || need+=(util-linux)
 if [[ "${1:-}" == "--bench" ]]; then
   command -v gcc >/dev/null || need+=(gcc libc6-dev)
-  command -v taskset >/dev/null || need+=(util-linux)
   command -v stunnel >/dev/null || need+=(stunnel4)
 fi
 

@@ -205,6 +205,7 @@ async function main(): Promise<void> {
     received: n.received,
     lostQos0: n.lostQos0,
     lostQos1: n.lostQos1,
+    redelivered: n.redelivered,
     duplicates: n.duplicates,
     unexpectedDisconnects: n.unexpectedCloses,
     churnReconnects: n.reconnects,

@@ -14,7 +14,9 @@ export interface SoakCounts {
   /** Sequence numbers skipped: messages lost, by QoS. */
   lostQos0: number;
   lostQos1: number;
-  /** A number seen again: QoS 1 redelivery after a reconnect, or a real duplicate. */
+  /** A number seen again with DUP set: a QoS 1 message resent after a reconnect, as QoS 1 allows. */
+  redelivered: number;
+  /** A number seen again without DUP: a real duplicate. */
   duplicates: number;
   /** Connections closed that this script did not close. */
   unexpectedCloses: number;
@@ -30,6 +32,7 @@ export function emptyCounts(): SoakCounts {
     received: 0,
     lostQos0: 0,
     lostQos1: 0,
+    redelivered: 0,
     duplicates: 0,
     unexpectedCloses: 0,
     reconnects: 0,
@@ -42,10 +45,10 @@ class Expect {
   private readonly next = new Map<string, number>();
   constructor(private readonly n: SoakCounts) {}
 
-  got(topic: string, seq: number, qos: number): void {
+  got(topic: string, seq: number, qos: number, dup: boolean): void {
     this.n.received++;
     const want = this.next.get(topic) ?? 0;
-    if (seq < want) this.n.duplicates++;
+    if (seq < want) dup ? this.n.redelivered++ : this.n.duplicates++;
     else {
       if (seq > want) qos === 0 ? (this.n.lostQos0 += seq - want) : (this.n.lostQos1 += seq - want);
       this.next.set(topic, seq + 1);
@@ -82,7 +85,9 @@ export class SoakClients {
   async connect(i: number, o: IClientOptions, expect?: Expect): Promise<MqttClient> {
     const url = this.urls[SCHEMES[i % SCHEMES.length]!];
     const c = mqtt.connect(url, { reconnectPeriod: 0, ca: this.ca, connectTimeout: 30_000, ...o });
-    if (expect !== undefined) c.on("message", (t, p, pk) => expect.got(t, Number(p.toString()), pk.qos));
+    if (expect !== undefined) {
+      c.on("message", (t, p, pk) => expect.got(t, Number(p.toString()), pk.qos, pk.dup));
+    }
     await new Promise((resolve, reject) => {
       c.once("connect", resolve);
       c.once("error", reject);

@@ -57,7 +57,7 @@ export function brokerStats(pid: number, ports: number[]): BrokerStats {
 
 export const SAMPLE_HEADER =
   "minute,rss_mb,cpu_pct,broker_connections,clients_connected,probe_n,probe_p50_ms," +
-  "probe_p99_ms,probe_max_ms,soak_lag_ms,sent_qos0,acked_qos1,received,lost_qos0,lost_qos1,duplicates," +
+  "probe_p99_ms,probe_max_ms,soak_lag_ms,sent_qos0,acked_qos1,received,lost_qos0,lost_qos1,redelivered,duplicates," +
   "unexpected_disconnects,churn_reconnects";
 
 export function sampleRow(s: Sample): string {
@@ -79,6 +79,7 @@ export function sampleRow(s: Sample): string {
     n.received,
     n.lostQos0,
     n.lostQos1,
+    n.redelivered,
     n.duplicates,
     n.unexpectedCloses,
     n.reconnects,

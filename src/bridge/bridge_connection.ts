@@ -177,7 +177,11 @@ export class BridgeConnection {
         else this._upstreamPacket(p);
       }
     } catch (e) {
-      if (!(e instanceof MqttError)) throw e;
+      // a bug here concerns this bridge connection only: it closes, and the bridge reconnects
+      if (!(e instanceof MqttError)) {
+        this.d.log.error(`Bridge ${this.d.opts.name}: internal error: ${(e as Error)?.stack ?? e}`);
+        return this.close(`internal error: ${(e as Error)?.message ?? e}`);
+      }
       return this.close(`upstream sent a malformed packet: ${e.message}`);
     }
     this._flushLocal();

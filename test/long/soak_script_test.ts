@@ -34,13 +34,17 @@ test(
     assert.equal(s.lostQos1, 0);
     assert.ok(s.churnReconnects > 0, "the churn clients reconnected");
     assert.ok(s.ackedQos1 > 1000, `${s.ackedQos1} QoS 1 messages`);
-    assert.equal(s.received, s.sentQos0 + s.ackedQos1 + s.duplicates, "every message sent was received once");
+    assert.equal(s.duplicates, 0);
+    assert.equal(
+      s.received,
+      s.sentQos0 + s.ackedQos1 + s.redelivered,
+      "every message sent was received once",
+    );
     const rows = readFileSync(join(out, "samples.csv"), "utf8").trim().split("\n");
     assert.match(rows[0]!, /^minute,rss_mb,cpu_pct,broker_connections,/);
     assert.equal(rows.length, 4, "a header and one row per 20 s");
-    assert.ok(
-      rows.slice(1).every((l) => Number(l.split(",")[3]) >= 195),
-      "about 200 connections at every sample",
-    );
+    // 20 of the 200 churn: some of them are between two connections at any moment
+    const conns = rows.slice(1).map((l) => Number(l.split(",")[3]));
+    assert.ok(conns.every((n) => n >= 180 && n <= 200), `connections at each sample: ${conns.join(", ")}`);
   },
 );

@@ -109,3 +109,47 @@ describe("Link and internal errors", () => {
     );
   });
 });
+
+describe("Link and keep alive", () => {
+  test("a client whose socket the broker cannot write to is kept while it takes bytes, closed at 1.5 x keep alive once it stops", async () => {
+    let now = 0;
+    const broker = createBroker({}, { now: () => now, log: quietLog });
+    let closed = false;
+    const pipe = new LocalPipe("slow reader", {
+      bytes: () => false,
+      paused: () => {},
+      closed: () => (closed = true),
+    });
+    new Link(pipe, broker, new FlushScheduler(), quietLog);
+    pipe.push(Buffer.concat([
+      gen({
+        cmd: "connect",
+        protocolId: "MQTT",
+        protocolVersion: 4,
+        clientId: "r",
+        clean: true,
+        keepalive: 10,
+      }),
+      gen({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "t", qos: 0 }] }),
+    ]));
+    await turn(); // no write is ever taken whole: the link stops reading, the client's pings wait unread
+    const pub = new MemClient(broker, 4);
+    pub.connect("p", { keepalive: 0 });
+    const tick = (ms: number) => {
+      for (let t = 0; t < ms; t += 1000) broker.tick(now += 1000);
+    };
+    for (let i = 0; i < 6; i++) {
+      pub.publish("t", "more output for it");
+      tick(10_000);
+      pipe.drain(); // it took some bytes: it is alive
+      await turn();
+    }
+    assert.equal(closed, false, "60 s past a 10 s keep alive while the client kept reading");
+    tick(14_000);
+    await turn();
+    assert.equal(closed, false);
+    tick(2_000);
+    await turn();
+    assert.equal(closed, true, "closed once it took nothing for 1.5 x 10 s");
+  });
+});
