@@ -1,7 +1,30 @@
 /** Reading ACL rules: hmq's line format and NanoMQ's `rules = [...]`, into {@link AclRule}s. */
-import type { AclRuleConfig } from "../config/config.ts";
-import { ConfigError } from "../config/config_error.ts";
 import type { AclRule, Subject } from "./acl.ts";
+
+/** Who a NanoMQ rule (or one of its `and` / `or` parts) is about; null where not given. */
+export interface NanomqSubjectSpec {
+  username: string | null;
+  clientid: string | null;
+  ipaddr: string | null;
+  ipaddrs: readonly string[];
+}
+
+/** One of NanoMQ's `auth.acl.rules`, as the configuration schema has validated it. */
+export interface NanomqRuleSpec extends NanomqSubjectSpec {
+  permit: "allow" | "deny";
+  action: "publish" | "subscribe" | "pubsub";
+  topics: readonly string[];
+  and: readonly NanomqSubjectSpec[];
+  or: readonly NanomqSubjectSpec[];
+}
+
+/** A rule that cannot be read: where (file and line, or the key path of a NanoMQ rule), and why. */
+export class AclRuleError extends Error {
+  constructor(readonly file: string, readonly line: number, readonly key: string, readonly detail: string) {
+    super(`${file}${line > 0 ? `:${line}` : ""}: ${key}: ${detail}`);
+    this.name = "AclRuleError";
+  }
+}
 
 /**
  * hmq's action field. The hmq README numbers it 1 = publish, 2 = subscribe, 3 = both (later hmq code
@@ -19,7 +42,7 @@ const HMQ_ACTIONS: Record<string, [boolean, boolean]> = {
 /**
  * Parses an hmq ACL file: `allow|deny clientid|username|ip VALUE|* 1|2|3|pub|sub|pubsub TOPIC[,TOPIC]`.
  * Lines starting with `#`, `;`, `//` or `*` and blank lines are skipped (unlike hmq, a blank line
- * does not end the file). Throws ConfigError naming the file and line.
+ * does not end the file). Throws AclRuleError naming the file and line.
  */
 export function parseHmqAcl(text: string, file: string): AclRule[] {
   const rules: AclRule[] = [];
@@ -28,7 +51,7 @@ export function parseHmqAcl(text: string, file: string): AclRule[] {
     if (line === "" || /^(#|;|\/\/|\*)/.test(line)) return;
     const f = line.split(/\s+/);
     const fail = (msg: string): never => {
-      throw new ConfigError(file, i + 1, "acl", msg);
+      throw new AclRuleError(file, i + 1, "acl", msg);
     };
     if (f.length !== 5) {
       fail(
@@ -56,7 +79,7 @@ export function parseHmqAcl(text: string, file: string): AclRule[] {
 }
 
 /** Converts NanoMQ's `auth.acl.rules` (already validated by the schema). */
-export function nanomqAclRules(rules: readonly AclRuleConfig[], where = "auth.acl.rules"): AclRule[] {
+export function nanomqAclRules(rules: readonly NanomqRuleSpec[], where = "auth.acl.rules"): AclRule[] {
   return rules.map((r, i) => {
     const source = `${where}.${i}`;
     const subjects: Subject[] = _subjects(r);
@@ -72,14 +95,14 @@ export function nanomqAclRules(rules: readonly AclRuleConfig[], where = "auth.ac
       subscribe: r.action !== "publish",
       subjects,
       topics: _topics(r.topics, (m) => {
-        throw new ConfigError(source, 0, `${source}.topics`, m);
+        throw new AclRuleError(source, 0, `${source}.topics`, m);
       }),
       source,
     };
   });
 }
 
-function _subjects(s: Pick<AclRuleConfig, "username" | "clientid" | "ipaddr" | "ipaddrs">): Subject[] {
+function _subjects(s: NanomqSubjectSpec): Subject[] {
   const out: Subject[] = [];
   if (s.username !== null) out.push({ kind: "username", value: s.username });
   if (s.clientid !== null) out.push({ kind: "clientid", value: s.clientid });

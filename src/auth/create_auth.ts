@@ -2,10 +2,10 @@
  * The broker's AuthHooks from `auth { }`: anonymous access, the password list (plain or hashed)
  * and the ACL rules. A new instance is made on every reload, which also empties its cache.
  */
-import type { AclVerdict, AuthHooks, Identity } from "../broker/context.ts";
 import { RC } from "../protocol/reason_code.ts";
 import { type AclRule, findRule } from "./acl.ts";
 import { isHashed, sameSecret, verifyHash } from "./password_hash.ts";
+import type { AclVerdict, AuthHooks, Identity } from "../broker/auth_port.ts";
 
 /** What {@link createAuth} needs. */
 export interface AuthSettings {

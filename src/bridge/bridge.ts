@@ -3,13 +3,13 @@
  * turn after a failure), reconnects with exponential backoff up to `backoff_max`, and reports its
  * state in the log and as a retained `$SYS/brokers/<name>/state` message.
  */
-import type { Logger } from "../broker/context.ts";
 import type { SessionInfo } from "../broker/broker.ts";
 import type { ConnectOptions } from "../runtime/runtime.ts";
-import type { Connection } from "../transport/connection.ts";
 import { BridgeConnection, type BridgeCounters } from "./bridge_connection.ts";
 import { type BridgeOptions, localClientId } from "./bridge_options.ts";
 import { registerLocalSession } from "./register_local_session.ts";
+import type { Logger } from "../broker/deps.ts";
+import type { Connection } from "../runtime/connection.ts";
 
 /** What a bridge needs from the program around it. */
 export interface BridgeDeps {

@@ -6,7 +6,6 @@
  * carries the identifier upstream already knows (QoS 2 stays exactly once with a persistent
  * upstream session). The same holds the other way for subscriptions.
  */
-import type { Logger } from "../broker/context.ts";
 import {
   type MqttPacket,
   ServerDecoder,
@@ -17,7 +16,6 @@ import {
 import { PacketWriter } from "../protocol/packet_writer.ts";
 import { emptyPublishOut, type PublishPacket, writePublish } from "../protocol/publish_codec.ts";
 import { MqttError } from "../protocol/reason_code.ts";
-import type { Connection } from "../transport/connection.ts";
 import { topicMatches } from "../protocol/topic.ts";
 import {
   type BridgeOptions,
@@ -27,6 +25,8 @@ import {
   type SubscriptionRule,
 } from "./bridge_options.ts";
 import { LocalPipe } from "./local_pipe.ts";
+import type { Logger } from "../broker/deps.ts";
+import type { Connection } from "../runtime/connection.ts";
 
 /** Counts of one bridge, kept across its connections. */
 export interface BridgeCounters {

@@ -1,6 +1,6 @@
 /** What one bridge is told to do, already checked by the configuration (the cli maps nanomq.conf to it). */
 import { BRIDGE_CLIENT_PREFIX } from "../broker/handle/connect.ts";
-import type { ClientTlsOptions } from "../runtime/runtime.ts";
+import type { ClientTlsOptions } from "../runtime/tls_options.ts";
 
 /** One upstream broker: `mqtt-tcp://host:port` or `tls+mqtt-tcp://host:port`. */
 export interface UpstreamServer {

@@ -1,8 +1,8 @@
+import type { Connection, ConnectionHandlers } from "../runtime/connection.ts";
 /**
  * The bridge's connection to its own broker: an in-memory Connection that the transport binds like
  * an accepted socket, so the bridge is an ordinary (trusted) MQTT 5 client of the broker.
  */
-import type { Connection, ConnectionHandlers } from "../transport/connection.ts";
 
 /** The bridge's side of the pipe. */
 export interface PipePeer {

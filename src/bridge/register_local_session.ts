@@ -5,10 +5,11 @@
  */
 import { type MqttPacket, ServerDecoder, writePacket } from "../protocol/codec.ts";
 import { PacketWriter } from "../protocol/packet_writer.ts";
-import type { Connection } from "../transport/connection.ts";
 import { writeLocalConnect, writeLocalSubscribes } from "./bridge_connection.ts";
 import type { BridgeOptions } from "./bridge_options.ts";
 import { LocalPipe } from "./local_pipe.ts";
+import type { Connection } from "../runtime/connection.ts";
+import { MqttError } from "../protocol/reason_code.ts";
 
 /**
  * Connects, unsubscribes `stale` filters (of rules since removed), subscribes every forward rule,
@@ -28,7 +29,10 @@ export function registerLocalSession(
         for (let p = dec.next(); p !== null; p = dec.next()) {
           if (p.cmd === "connack" && (p.reasonCode ?? 0) !== 0) {
             reject(
-              new Error(`the local broker refused the bridge's session (0x${p.reasonCode!.toString(16)})`),
+              new MqttError(
+                p.reasonCode!,
+                `the local broker refused the bridge's session (0x${p.reasonCode!.toString(16)})`,
+              ),
             );
           }
           if (p.cmd === "suback" || p.cmd === "unsuback") pending--;

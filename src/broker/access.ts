@@ -2,8 +2,9 @@
  * Access control on the broker's side: asks the auth hooks, caches the last publish answer per
  * client (publishers repeat their topic), counts and logs denials.
  */
-import { type Client, identityOf } from "./client.ts";
+import { identityOf } from "./client.ts";
 import type { BrokerContext } from "./context.ts";
+import type { Client } from "./state.ts";
 
 /** May `c` publish to `topic`? Only call when `ctx.auth` is set. */
 export function mayPublish(ctx: BrokerContext, c: Client, topic: string): boolean {

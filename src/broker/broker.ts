@@ -6,14 +6,8 @@ import type { InboundPacket } from "../protocol/codec.ts";
 import { PacketWriter } from "../protocol/packet_writer.ts";
 import { emptyPublishOut } from "../protocol/publish_codec.ts";
 import { MqttError, RC } from "../protocol/reason_code.ts";
-import { type Client, type ClientSink, ClientState, createClient } from "./client.ts";
-import {
-  type AuthHooks,
-  type BrokerContext,
-  type BrokerDeps,
-  type BrokerOptions,
-  DEFAULT_BROKER_OPTIONS,
-} from "./context.ts";
+import { createClient } from "./client.ts";
+import type { BrokerContext } from "./context.ts";
 import { type EncodeScratch, fillOutput } from "./fill_output.ts";
 import { handleAck } from "./handle/ack.ts";
 import { handleConnect, refuseConnect } from "./handle/connect.ts";
@@ -30,6 +24,10 @@ import type { JournalSnapshot } from "./journal.ts";
 import { restoreState } from "./restore.ts";
 import { createMessage } from "./message.ts";
 import { publishMessage } from "./router.ts";
+import { type Client, type ClientSink, ClientState } from "./state.ts";
+import type { AuthHooks } from "./auth_port.ts";
+import type { BrokerDeps } from "./deps.ts";
+import { type BrokerOptions, DEFAULT_BROKER_OPTIONS } from "./options.ts";
 
 /** The broker as the transport and the cli see it. */
 export interface Broker {

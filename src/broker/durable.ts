@@ -6,8 +6,7 @@
  */
 import type { BrokerContext } from "./context.ts";
 import type { StoredDelivery } from "./journal.ts";
-import type { Message } from "./message.ts";
-import type { Session, Subscription } from "./session.ts";
+import type { Message, Session, Subscription } from "./state.ts";
 
 /** True when `s` is journaled. */
 export function durable(ctx: BrokerContext, s: Session): boolean {

@@ -11,12 +11,11 @@ import {
   writeFromTemplate,
   writePublish,
 } from "../protocol/publish_codec.ts";
-import { type Client, ClientState } from "./client.ts";
 import type { BrokerContext } from "./context.ts";
-import type { Message } from "./message.ts";
 import { drained } from "./flow_control.ts";
-import { allocPacketId, type Session } from "./session.ts";
+import { allocPacketId } from "./session.ts";
 import { journalAcked, journalSent } from "./durable.ts";
+import { type Client, ClientState, type Message, type Session } from "./state.ts";
 
 /** Scratch state reused across deliveries so that encoding allocates nothing per message. */
 export interface EncodeScratch {

@@ -5,9 +5,8 @@
  * STALL_MS is marked stalled and stops holding anyone: one dead subscriber must not freeze its
  * publishers; its queue then overflows by the drop rule, counted.
  */
-import type { Client } from "./client.ts";
 import type { BrokerContext } from "./context.ts";
-import type { Session } from "./session.ts";
+import type { Client, Session } from "./state.ts";
 
 /** How long a congested session may hold publishers without draining. */
 export const STALL_MS = 5000;

@@ -1,34 +1,5 @@
-/** An application message as the broker routes it: decoded once, encoded once per wire format. */
-import type { PublishTemplate } from "../protocol/publish_codec.ts";
-import type { Session } from "./session.ts";
-
-/** A message on its way through the broker. Shared by every delivery of it; never mutated after routing except for its caches. */
-export interface Message {
-  topic: string;
-  /** `Buffer.byteLength(topic)`, computed once. */
-  topicBytes: number;
-  payload: Buffer;
-  qos: 0 | 1 | 2;
-  /** RETAIN as published. */
-  retain: boolean;
-  /** MQTT 5 properties forwarded unchanged (raw bytes), null when none. */
-  props: Buffer | null;
-  /** Absolute expiry in ms since the epoch, 0 when the message does not expire. */
-  expiresAt: number;
-  /** The session that published it (No Local, flow control), null for broker messages. */
-  origin: Session | null;
-  /**
-   * Deliveries route() started with (an upper bound): a message that goes to one subscriber is
-   * encoded straight into its output, and only a fan-out pays for building templates.
-   */
-  fanout: number;
-  /** Encoded forms: [v3 QoS 0, v3 QoS>0, v5 QoS 0, v5 QoS>0]. */
-  tpl: (PublishTemplate | undefined)[] | null;
-  /** True once the payload no longer shares memory with a socket read buffer. */
-  owned: boolean;
-  /** Journal id: 0 until stored, -1 when the store refused it (durable.ts). */
-  sid: number;
-}
+/** Creating application messages, and taking their bytes out of the socket's read buffer. */
+import type { Message, Session } from "./state.ts";
 
 /** Options of {@link createMessage}; every field has the default noted. */
 export interface MessageInit {

@@ -3,13 +3,12 @@
  * send quota, or for the client to come back). Drop rule when full: a new QoS 0 delivery is dropped;
  * a new QoS 1/2 delivery evicts the oldest queued QoS 0 one, or is dropped when there is none.
  */
-import type { Message } from "./message.ts";
 
-/** Ring buffer of deliveries with a hard bound. */
-export class OutQueue {
+/** Ring buffer of deliveries (of messages `M`) with a hard bound. */
+export class OutQueue<M> {
   /** Deliveries dropped or evicted because the queue was full (evictions included). */
   dropped = 0;
-  private msgs: (Message | null)[] = [];
+  private msgs: (M | null)[] = [];
   private qos: number[] = [];
   private retain: boolean[] = [];
   private subIds: (readonly number[] | null)[] = [];
@@ -29,7 +28,7 @@ export class OutQueue {
   }
 
   /** Queues a delivery; returns false when it was dropped. */
-  push(msg: Message, qos: number, retain: boolean, subIds: readonly number[] | null): boolean {
+  push(msg: M, qos: number, retain: boolean, subIds: readonly number[] | null): boolean {
     if (this.live >= this.bound) {
       if (qos === 0 || this.qos0 === 0 || !this._evictQos0()) {
         this.dropped++;
@@ -61,7 +60,7 @@ export class OutQueue {
   }
 
   /** Removes the next delivery; read it with the `last*` fields. Returns null when empty. */
-  shift(): Message | null {
+  shift(): M | null {
     this._skipHoles();
     if (this.size === 0) return null;
     const i = this.head;
@@ -139,7 +138,7 @@ export class OutQueue {
   private _grow(): void {
     const n = this.msgs.length;
     const cap = n === 0 ? 8 : n * 2;
-    const msgs: (Message | null)[] = new Array(cap).fill(null);
+    const msgs: (M | null)[] = new Array(cap).fill(null);
     const qos: number[] = new Array(cap).fill(0);
     const retain: boolean[] = new Array(cap).fill(false);
     const subIds: (readonly number[] | null)[] = new Array(cap).fill(null);

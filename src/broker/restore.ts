@@ -8,10 +8,11 @@
 import { parseSharedFilter } from "../protocol/topic.ts";
 import type { BrokerContext } from "./context.ts";
 import type { JournalSnapshot, LoadedSession } from "./journal.ts";
-import { createMessage, type Message } from "./message.ts";
-import { createSession, NEVER_EXPIRES, type Session } from "./session.ts";
+import { createMessage } from "./message.ts";
+import { createSession, NEVER_EXPIRES } from "./session.ts";
 import { queueBound } from "./sessions.ts";
 import { scheduleWill } from "./will.ts";
+import type { Message, Session } from "./state.ts";
 
 /** Messages of the snapshot as the broker routes them, made on first use. */
 class Messages {

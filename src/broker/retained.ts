@@ -1,5 +1,5 @@
+import type { Message } from "./state.ts";
 /** Retained messages in a trie of topic levels, so a wildcard subscribe visits only what matches. */
-import type { Message } from "./message.ts";
 
 interface Node {
   children: Map<string, Node>;

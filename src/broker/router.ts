@@ -3,11 +3,11 @@
  * QoS downgrade, append to each target's bounded queue and wake its connection.
  */
 import type { BrokerContext } from "./context.ts";
-import { type Message, ownPayload } from "./message.ts";
-import type { Session, Subscription } from "./session.ts";
+import { ownPayload } from "./message.ts";
 import { congest, highWater } from "./flow_control.ts";
 import { journalQueued, journalRetained } from "./durable.ts";
 import { mergeTargets, type SharedGroup, type Target } from "./topic_tree.ts";
+import type { Message, Session, Subscription } from "./state.ts";
 
 /** Stores or clears the retained copy, then routes. Returns the number of sessions it went to. */
 export function publishMessage(ctx: BrokerContext, msg: Message): number {

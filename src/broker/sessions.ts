@@ -1,12 +1,12 @@
 /** Session lifecycle: open (new, resumed or taken over), detach on disconnect, end on expiry. */
 import type { MqttPacket } from "../protocol/codec.ts";
 import { RC } from "../protocol/reason_code.ts";
-import { type Client, ClientState } from "./client.ts";
 import type { BrokerContext } from "./context.ts";
-import { createSession, NEVER_EXPIRES, type Session } from "./session.ts";
+import { createSession, NEVER_EXPIRES } from "./session.ts";
 import { publishWill, scheduleWill } from "./will.ts";
 import { release } from "./flow_control.ts";
 import { journalEnd, journalSession } from "./durable.ts";
+import { type Client, ClientState, type Session } from "./state.ts";
 
 /**
  * Attaches `c` to the session of `clientId`: an existing connection is taken over [MQTT-3.1.4-3],

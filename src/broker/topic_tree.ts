@@ -1,8 +1,8 @@
+import type { Session, Subscription } from "./state.ts";
 /**
  * Subscription trie. `match(topic)` walks it once per distinct topic and caches the result, grouped
  * by session, until the next subscribe or unsubscribe.
  */
-import type { Session, Subscription } from "./session.ts";
 
 interface Node {
   children: Map<string, Node>;

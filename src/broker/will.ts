@@ -2,21 +2,8 @@
 import type { BrokerContext } from "./context.ts";
 import { createMessage } from "./message.ts";
 import { publishMessage } from "./router.ts";
-import type { Session } from "./session.ts";
 import { journalSession } from "./durable.ts";
-
-/** A will as given in CONNECT. */
-export interface WillSpec {
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-  props: Buffer | null;
-  /** Message Expiry Interval in seconds, -1 when none. */
-  expiry: number;
-  /** Will Delay Interval in seconds. */
-  delay: number;
-}
+import type { Session } from "./state.ts";
 
 /** The connection ended without a normal DISCONNECT: publish the will now or when its delay passes. */
 export function scheduleWill(ctx: BrokerContext, s: Session): void {

@@ -6,8 +6,9 @@ import type { BridgeOptions, UpstreamServer } from "../bridge/bridge_options.ts"
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { DEFAULT_DISK_CACHE_SIZE } from "../config/config_sections.ts";
-import type { ClientTlsOptions, Runtime } from "../runtime/runtime.ts";
-import { readConfigFile } from "./load_settings.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { readConfigFile } from "./read_config_file.ts";
+import type { ClientTlsOptions } from "../runtime/tls_options.ts";
 
 type BridgeConfig = NonNullable<Config["bridges"]["mqtt"]>["named"][string];
 

@@ -3,18 +3,20 @@
  * the auth settings with the ACL file read, and the listeners with their certificate files read.
  * Any file that cannot be read is a ConfigError naming the key and the path.
  */
-import { nanomqAclRules, parseHmqAcl } from "../auth/acl_rules.ts";
+import { AclRuleError, nanomqAclRules, parseHmqAcl } from "../auth/acl_rules.ts";
 import type { AuthSettings } from "../auth/create_auth.ts";
-import type { BrokerOptions } from "../broker/context.ts";
 import type { Config, TlsListenerConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { loadConfig, type LoadedConfig } from "../config/load_config.ts";
-import type { Runtime, TlsOptions } from "../runtime/runtime.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import type { ListenerSpec } from "../transport/listeners.ts";
 import { flagEdits, type StartFlags } from "./start_flags.ts";
 import { type BridgeOptions, localClientId } from "../bridge/bridge_options.ts";
+import { readConfigFile } from "./read_config_file.ts";
 import { bridgeSettings } from "./bridge_settings.ts";
 import { storeSpec } from "./open_store.ts";
+import type { BrokerOptions } from "../broker/options.ts";
+import type { TlsOptions } from "../runtime/tls_options.ts";
 
 /** NanoMQ's default configuration path, used when present and nothing else is named. */
 export const DEFAULT_CONF = "/etc/nanomq.conf";
@@ -91,29 +93,19 @@ function _checkRuntime(rt: Runtime, cfg: Config, source: string): void {
 
 async function _auth(rt: Runtime, cfg: Config, source: string): Promise<AuthSettings> {
   const a = cfg.auth;
-  const rules = a.acl_file === null
-    ? []
-    : parseHmqAcl(await readConfigFile(rt, a.acl_file, source, "auth.acl_file"), a.acl_file);
-  return {
-    allowAnonymous: a.allow_anonymous,
-    passwords: a.password,
-    rules: [...rules, ...nanomqAclRules(a.acl.rules)],
-    noMatch: a.no_match,
-    denyAction: a.deny_action,
-  };
-}
-
-/** Reads a file the configuration names; a failure is a ConfigError naming `key`. */
-export async function readConfigFile(
-  rt: Runtime,
-  path: string,
-  source: string,
-  key: string,
-): Promise<string> {
+  const text = a.acl_file === null ? null : await readConfigFile(rt, a.acl_file, source, "auth.acl_file");
   try {
-    return await rt.readTextFile(path);
+    const rules = text === null ? [] : parseHmqAcl(text, a.acl_file!);
+    return {
+      allowAnonymous: a.allow_anonymous,
+      passwords: a.password,
+      rules: [...rules, ...nanomqAclRules(a.acl.rules)],
+      noMatch: a.no_match,
+      denyAction: a.deny_action,
+    };
   } catch (e) {
-    throw new ConfigError(source, 0, key, `cannot read "${path}" (${(e as Error).message}); check the path`);
+    if (e instanceof AclRuleError) throw new ConfigError(e.file, e.line, e.key, e.detail);
+    throw e;
   }
 }
 

@@ -2,9 +2,9 @@
  * The broker's log: one line per event (time, level, client id when there is one, message) to the
  * console and/or a file that rotates by size. Reconfigured in place on reload.
  */
-import type { Logger } from "../broker/context.ts";
 import { type Config, LOG_LEVELS, type LogLevel } from "../config/config.ts";
 import type { AppendFile, OsServices } from "../runtime/os_services.ts";
+import type { Logger } from "../broker/deps.ts";
 
 /** Where and what to log. */
 export interface LogSettings {

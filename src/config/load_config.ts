@@ -71,7 +71,10 @@ export async function loadConfig(o: LoadOptions): Promise<LoadedConfig> {
 export function parseConfig(text: string, file: string): Promise<LoadedConfig> {
   return loadConfig({
     file,
-    read: (p) => (p === file ? Promise.resolve(text) : Promise.reject(new Error("no such file"))),
+    read: (p) =>
+      p === file ? Promise.resolve(text) : Promise.reject(
+        new ConfigError(p, 0, "include", "a configuration given as text cannot include files"),
+      ),
   });
 }
 

@@ -9,15 +9,11 @@
  * Node.js and Deno too.
  */
 import process from "node:process";
-import { commonName, type Connection, type ConnectionHandlers } from "../transport/connection.ts";
 import { createNodeRuntime } from "./node_runtime.ts";
-import {
-  type Runtime,
-  type ServerHandle,
-  TLS_HANDSHAKE_TIMEOUT_MS,
-  tlsLibraryOptions,
-  type TlsOptions,
-} from "./runtime.ts";
+import type { Runtime } from "./runtime.ts";
+import { commonName, TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions, type TlsOptions } from "./tls_options.ts";
+import type { Connection, ConnectionHandlers, ServerHandle } from "./connection.ts";
+import { RuntimeError } from "./runtime_error.ts";
 
 /** The part of Bun's socket API used here (bun-types would bring Bun's globals into every file). */
 interface BunSocket {
@@ -234,7 +230,9 @@ function _listen(
 /** Creates the Bun runtime; call only under Bun. */
 export function createBunRuntime(): Runtime {
   const bun = (globalThis as { Bun?: BunApi }).Bun;
-  if (bun === undefined) throw new Error("createBunRuntime() needs Bun: use createNodeRuntime()");
+  if (bun === undefined) {
+    throw new RuntimeError("runtime", "createBunRuntime() needs Bun: use createNodeRuntime()");
+  }
   const gc = new GcPacer(bun);
   return {
     ...createNodeRuntime(),

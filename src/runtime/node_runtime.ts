@@ -8,14 +8,10 @@ import { readFile } from "node:fs/promises";
 import net from "node:net";
 import tls from "node:tls";
 import process from "node:process";
-import { commonName, type Connection, type ConnectionHandlers } from "../transport/connection.ts";
-import {
-  type ConnectOptions,
-  type Runtime,
-  type ServerHandle,
-  TLS_HANDSHAKE_TIMEOUT_MS,
-  tlsLibraryOptions,
-} from "./runtime.ts";
+import type { ConnectOptions, Runtime } from "./runtime.ts";
+import { commonName, TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions } from "./tls_options.ts";
+import type { Connection, ConnectionHandlers, ServerHandle } from "./connection.ts";
+import { RuntimeError } from "./runtime_error.ts";
 
 function _listen(server: net.Server, host: string, port: number): Promise<ServerHandle> {
   return new Promise<ServerHandle>((resolve, reject) => {
@@ -75,7 +71,7 @@ function _connect(o: ConnectOptions): Promise<Connection> {
     const fail = (why: string) => {
       clearTimeout(timer);
       s.destroy();
-      reject(new Error(why));
+      reject(new RuntimeError("connect", why));
     };
     const timer = setTimeout(() => fail(`no connection within ${o.timeoutMs} ms`), o.timeoutMs);
     s.once("error", (e) => fail(e.message));

@@ -14,6 +14,7 @@ import { writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import process from "node:process";
 import { openSqlite, type SqliteDatabase, sqliteMissing } from "./sqlite.ts";
+import { RuntimeError } from "./runtime_error.ts";
 
 /** A file opened for appending log lines. */
 export interface AppendFile {
@@ -140,7 +141,7 @@ async function _firstLine(): Promise<string> {
 async function _askTwice(): Promise<string> {
   const a = await _ask("Password: ");
   const b = await _ask("Reenter password: ");
-  if (a !== b) throw new Error("The passwords do not match");
+  if (a !== b) throw new RuntimeError("input", "The passwords do not match; run the command again");
   return a;
 }
 
@@ -158,7 +159,7 @@ function _ask(prompt: string): Promise<string> {
           stdin.setRawMode(false);
           stdin.pause();
           process.stderr.write("\n");
-          if (ch === "\u0003") reject(new Error("Interrupted"));
+          if (ch === "\u0003") reject(new RuntimeError("input", "Interrupted"));
           else resolve(s);
           return;
         }

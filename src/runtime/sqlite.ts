@@ -4,6 +4,7 @@
  * module loads everywhere and the bundle names neither.
  */
 import process from "node:process";
+import { RuntimeError } from "./runtime_error.ts";
 
 export type SqlValue = string | number | bigint | Uint8Array | null;
 
@@ -44,6 +45,6 @@ export function openSqlite(path: string): SqliteDatabase {
   const bun = _builtin("bun:sqlite");
   if (bun !== undefined) return new bun.Database!(path);
   const node = _builtin("node:sqlite");
-  if (node === undefined) throw new Error(`cannot open ${path}: ${sqliteMissing()}`);
+  if (node === undefined) throw new RuntimeError("sqlite", `cannot open ${path}: ${sqliteMissing()}`);
   return new node.DatabaseSync!(path);
 }

@@ -7,13 +7,8 @@ import http from "node:http";
 import https from "node:https";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { Connection, ConnectionHandlers } from "../transport/connection.ts";
-import {
-  type ServerHandle,
-  TLS_HANDSHAKE_TIMEOUT_MS,
-  tlsLibraryOptions,
-  type TlsOptions,
-} from "./runtime.ts";
+import type { Connection, ConnectionHandlers, ServerHandle } from "./connection.ts";
+import { TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions, type TlsOptions } from "./tls_options.ts";
 
 /** A WebSocket listener's settings. */
 export interface WsListenOptions {

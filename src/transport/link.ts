@@ -3,12 +3,12 @@
  * once per event-loop turn, stopping while the socket pushes back.
  */
 import type { Broker } from "../broker/broker.ts";
-import { type Client, type ClientSink, ClientState } from "../broker/client.ts";
-import type { Logger } from "../broker/context.ts";
 import { Decoder } from "../protocol/codec.ts";
 import { PacketWriter } from "../protocol/packet_writer.ts";
 import { MqttError, RC } from "../protocol/reason_code.ts";
-import type { Connection, ConnectionHandlers } from "./connection.ts";
+import { type Client, type ClientSink, ClientState } from "../broker/state.ts";
+import type { Logger } from "../broker/deps.ts";
+import type { Connection, ConnectionHandlers } from "../runtime/connection.ts";
 
 /** Bytes encoded per connection per turn before yielding to the others. */
 const FLUSH_BUDGET = 256 * 1024;

@@ -1,9 +1,10 @@
 /** Starts the configured listeners and binds every accepted connection to the broker. */
 import type { Broker } from "../broker/broker.ts";
-import type { Logger } from "../broker/context.ts";
-import type { Runtime, ServerHandle, TlsOptions } from "../runtime/runtime.ts";
-import type { Connection } from "./connection.ts";
+import type { Runtime } from "../runtime/runtime.ts";
 import { FlushScheduler, Link } from "./link.ts";
+import type { Logger } from "../broker/deps.ts";
+import type { Connection, ServerHandle } from "../runtime/connection.ts";
+import type { TlsOptions } from "../runtime/tls_options.ts";
 
 /** The running listeners. */
 export interface Listeners {
@@ -14,6 +15,14 @@ export interface Listeners {
   close(): Promise<void>;
   /** Binds a connection made elsewhere (a bridge's own) to the broker, as if accepted. */
   attach(conn: Connection): void;
+}
+
+/** A listener could not start: its configuration key (or kind and address), and why. */
+export class ListenerError extends Error {
+  constructor(readonly listener: string, message: string) {
+    super(message);
+    this.name = "ListenerError";
+  }
 }
 
 /** One listener: TCP, or TLS when `tls` is given; WebSocket (WSS with `tls`) when `wsPath` is. */
@@ -107,7 +116,8 @@ async function _open(
   } catch (e) {
     const files = b.files === undefined ? "" : ` (files: ${b.files.join(", ")})`;
     const name = b.name === undefined ? "" : `${b.name}: `;
-    throw new Error(
+    throw new ListenerError(
+      b.name ?? `${kind} ${b.host}:${b.port}`,
       `${name}${kind} listener ${b.host}:${b.port} could not start: ${(e as Error).message}${files}`,
     );
   }

@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { type AclAction, findRule, type Identity, ipMatches } from "../../src/auth/acl.ts";
-import { nanomqAclRules, parseHmqAcl } from "../../src/auth/acl_rules.ts";
+import { AclRuleError, nanomqAclRules, parseHmqAcl } from "../../src/auth/acl_rules.ts";
 import { createAuth } from "../../src/auth/create_auth.ts";
 import { parseConfig } from "../../src/config/load_config.ts";
-import { ConfigError } from "../../src/config/config_error.ts";
 
 const HMQ_README = `## the hmq README's example (1 = publish, 2 = subscribe, 3 = both)
 allow      ip          127.0.0.1   2     $SYS/#
@@ -107,7 +106,7 @@ describe("hmq ACL format", () => {
       assert.throws(
         () => parseHmqAcl(`# first\n${line}`.replace("# first\n", ""), "e.conf"),
         (e: unknown) => {
-          assert.ok(e instanceof ConfigError);
+          assert.ok(e instanceof AclRuleError);
           assert.match(e.message, message);
           return true;
         },

@@ -1,9 +1,9 @@
 /** Journaling and restoring through a memory store, with in-memory clients and a manual clock. */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Logger } from "../../src/broker/context.ts";
 import { createMemoryStore } from "../../src/store/memory_store.ts";
 import { quietLog, TestBroker } from "../helpers/mem_client.ts";
+import type { Logger } from "../../src/broker/deps.ts";
 
 const persistent = { protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 600 } };
 

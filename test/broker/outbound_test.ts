@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { createMessage } from "../../src/broker/message.ts";
 import { OutQueue } from "../../src/broker/outbound.ts";
+import type { Message } from "../../src/broker/state.ts";
 
 const msg = (n: number) => createMessage(`t/${n}`, Buffer.from(String(n)));
 
 describe("OutQueue", () => {
   test("keeps order and never holds more than its bound", () => {
-    const q = new OutQueue(3);
+    const q = new OutQueue<Message>(3);
     for (let i = 0; i < 5; i++) q.push(msg(i), 1, false, null);
     assert.equal(q.length, 3);
     assert.equal(q.dropped, 2);
@@ -16,7 +17,7 @@ describe("OutQueue", () => {
   });
 
   test("a full queue drops new QoS 0 and lets QoS 1 evict the oldest QoS 0", () => {
-    const q = new OutQueue(3);
+    const q = new OutQueue<Message>(3);
     q.push(msg(0), 0, false, null);
     q.push(msg(1), 1, false, null);
     q.push(msg(2), 0, false, null);
@@ -29,7 +30,7 @@ describe("OutQueue", () => {
   });
 
   test("dropQos0 keeps only QoS 1/2 deliveries", () => {
-    const q = new OutQueue(10);
+    const q = new OutQueue<Message>(10);
     for (let i = 0; i < 6; i++) q.push(msg(i), i % 2, false, null);
     q.dropQos0();
     assert.equal(q.length, 3);
@@ -37,7 +38,7 @@ describe("OutQueue", () => {
   });
 
   test("grows past its initial capacity in order", () => {
-    const q = new OutQueue(100);
+    const q = new OutQueue<Message>(100);
     for (let i = 0; i < 50; i++) q.push(msg(i), 1, i % 3 === 0, null);
     for (let i = 0; i < 50; i++) {
       assert.equal(q.shift()!.topic, `t/${i}`);

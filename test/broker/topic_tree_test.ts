@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createSession, type Subscription } from "../../src/broker/session.ts";
+import { createSession } from "../../src/broker/session.ts";
 import { createTopicTree } from "../../src/broker/topic_tree.ts";
+import type { Subscription } from "../../src/broker/state.ts";
 
 function sub(
   filter: string,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { brokerOptions, loadSettings } from "../../src/cli/load_settings.ts";
 import { storeSpec } from "../../src/cli/open_store.ts";
+import { ConfigError } from "../../src/config/config_error.ts";
 import { createRuntime } from "../../src/runtime/create_runtime.ts";
 import { makeTestCerts } from "../helpers/certs.ts";
 
@@ -73,5 +74,21 @@ describe("where the store is", () => {
     assert.equal(spec?.path, "/a/broker.db");
     assert.equal(spec?.maxMessages, 102400);
     assert.match(spec?.ignored ?? "", /bridges\.mqtt\.cache\.mounted_file_path is not used/);
+  });
+});
+
+describe("ACL rules from the configuration", () => {
+  test("a bad line in auth.acl_file is a ConfigError naming that file and line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "acl-"));
+    const acl = join(dir, "acl.conf");
+    writeFileSync(acl, "allow username joy 3 a/b\ndeny username * 4 #\n");
+    const conf = join(dir, "n.conf");
+    writeFileSync(conf, `auth.acl_file = "${acl}"\n`);
+    await assert.rejects(loadSettings({ ...createRuntime(), env: {} }, { conf }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.equal(`${e.file}:${e.line}`, `${acl}:2`);
+      assert.match(e.message, /: acl: "4" is not 1 \(publish\)/);
+      return true;
+    });
   });
 });

@@ -3,12 +3,13 @@ import net from "node:net";
 import { after, before } from "node:test";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { type Broker, createBroker } from "../../src/broker/broker.ts";
-import type { BrokerOptions } from "../../src/broker/context.ts";
 import { createRuntime } from "../../src/runtime/create_runtime.ts";
 import { createNodeRuntime } from "../../src/runtime/node_runtime.ts";
-import type { Runtime, TlsOptions } from "../../src/runtime/runtime.ts";
+import type { Runtime } from "../../src/runtime/runtime.ts";
 import { startListeners } from "../../src/transport/listeners.ts";
 import { quietLog } from "./mem_client.ts";
+import type { BrokerOptions } from "../../src/broker/options.ts";
+import type { TlsOptions } from "../../src/runtime/tls_options.ts";
 
 /** A running broker. */
 export interface LiveBroker {

@@ -5,11 +5,12 @@
  */
 import mqttPacket, { type Packet } from "mqtt-packet";
 import { type Broker, createBroker } from "../../src/broker/broker.ts";
-import type { Client, ClientSink } from "../../src/broker/client.ts";
-import type { BrokerDeps, BrokerOptions, Logger } from "../../src/broker/context.ts";
 import { Decoder } from "../../src/protocol/codec.ts";
 import { PacketWriter } from "../../src/protocol/packet_writer.ts";
 import { MqttError } from "../../src/protocol/reason_code.ts";
+import type { Client, ClientSink } from "../../src/broker/state.ts";
+import type { BrokerDeps, Logger } from "../../src/broker/deps.ts";
+import type { BrokerOptions } from "../../src/broker/options.ts";
 
 export const quietLog: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} };
 

@@ -3,11 +3,11 @@ import { describe, test } from "node:test";
 import mqttPacket from "mqtt-packet";
 import { LocalPipe } from "../../src/bridge/local_pipe.ts";
 import { type Broker, createBroker } from "../../src/broker/broker.ts";
-import type { Client } from "../../src/broker/client.ts";
 import type { PacketWriter } from "../../src/protocol/packet_writer.ts";
 import { ServerDecoder } from "../../src/protocol/codec.ts";
 import { FlushScheduler, Link } from "../../src/transport/link.ts";
 import { MemClient, quietLog } from "../helpers/mem_client.ts";
+import type { Client } from "../../src/broker/state.ts";
 
 const turn = () => new Promise((r) => setImmediate(r));
 const gen = (p: object) => mqttPacket.generate(p as mqttPacket.Packet, { protocolVersion: 4 }) as Buffer;

@@ -1,9 +1,10 @@
 /** PUBACK, PUBREC, PUBREL and PUBCOMP from a client. */
 import type { AckPacket } from "../../protocol/codec.ts";
 import { RC } from "../../protocol/reason_code.ts";
-import { ackItem, type Client, sendCtrl } from "../client.ts";
+import { ackItem, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { journalAcked, journalReceived, journalRxQos2 } from "../durable.ts";
+import type { Client } from "../state.ts";
 
 const PUBREL = 6;
 const PUBCOMP = 7;

@@ -7,12 +7,12 @@ import { encodeMessageProps } from "../../protocol/properties.ts";
 import { MqttError, RC, toV3ConnackCode } from "../../protocol/reason_code.ts";
 import { isValidTopicName } from "../../protocol/topic.ts";
 import { isCleanString, isValidUtf8 } from "../../protocol/utf8.ts";
-import { type Client, ClientState, ipOf, sendCtrl } from "../client.ts";
+import { ipOf, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { NEVER_EXPIRES } from "../session.ts";
 import { detachClient, disconnectClient, openSession } from "../sessions.ts";
-import type { WillSpec } from "../will.ts";
 import { journalSession } from "../durable.ts";
+import { type Client, ClientState, type WillSpec } from "../state.ts";
 
 type ConnectIn = IConnectPacket & { raw?: Buffer };
 

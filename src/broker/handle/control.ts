@@ -1,9 +1,10 @@
 /** PINGREQ, DISCONNECT and AUTH from a client. */
 import type { IDisconnectPacket } from "../../protocol/codec.ts";
 import { MqttError, RC } from "../../protocol/reason_code.ts";
-import { ackItem, type Client, sendCtrl } from "../client.ts";
+import { ackItem, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { detachClient, disconnectClient } from "../sessions.ts";
+import type { Client } from "../state.ts";
 
 /** Answers PINGREQ with PINGRESP [MQTT-3.12.4-1]. */
 export function handlePingreq(c: Client): void {

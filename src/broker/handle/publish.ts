@@ -2,13 +2,14 @@
 import type { PublishPacket } from "../../protocol/publish_codec.ts";
 import { MqttError, RC } from "../../protocol/reason_code.ts";
 import { isValidUtf8 } from "../../protocol/utf8.ts";
-import { ackItem, type Client, sendCtrl } from "../client.ts";
+import { ackItem, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { createMessage } from "../message.ts";
 import { publishMessage } from "../router.ts";
 import { mayPublish } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
 import { journalRxQos2 } from "../durable.ts";
+import type { Client } from "../state.ts";
 
 const PUBACK = 4;
 const PUBREC = 5;

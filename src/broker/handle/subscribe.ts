@@ -4,12 +4,12 @@ import type { ISubscribePacket, IUnsubscribePacket, MqttPacket } from "../../pro
 import { MqttError, RC } from "../../protocol/reason_code.ts";
 import { isValidTopicFilter, parseSharedFilter } from "../../protocol/topic.ts";
 import { isCleanString } from "../../protocol/utf8.ts";
-import { type Client, sendCtrl } from "../client.ts";
+import { sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { deliver } from "../router.ts";
 import { maySubscribe } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
-import type { Subscription } from "../session.ts";
+import type { Client, Subscription } from "../state.ts";
 
 type Raw = { raw?: Buffer };
 type SubscriptionIn = ISubscribePacket["subscriptions"][number];

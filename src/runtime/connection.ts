@@ -1,4 +1,4 @@
-/** The one byte-stream abstraction every listener produces (TCP now; TLS and WebSocket later). */
+/** What the runtime produces for the transport: byte streams to clients, and the listeners they come from. */
 
 /** Callbacks a connection reports to. */
 export interface ConnectionHandlers {
@@ -31,8 +31,10 @@ export interface Connection {
   readonly trusted?: boolean;
 }
 
-/** The CN of a certificate subject (which may list several). */
-export function commonName(subject: { CN?: string | string[] } | undefined): string | undefined {
-  const cn = subject?.CN;
-  return Array.isArray(cn) ? cn[0] : cn;
+/** A listening socket. */
+export interface ServerHandle {
+  /** The address actually bound (the port is known when 0 was asked for). */
+  readonly address: { host: string; port: number };
+  /** Stops accepting; existing connections stay. */
+  close(): Promise<void>;
 }

@@ -1,0 +1,28 @@
+/** What the broker asks of authentication and access control; src/auth supplies it. */
+
+/** Who a connection is, for authentication and access control. */
+export interface Identity {
+  clientId: string;
+  username: string | undefined;
+  /** Remote IP address, without port. */
+  ip: string;
+}
+
+/** The result of an ACL check: allowed or not, and the rule that decided ("" for no_match). */
+export interface AclVerdict {
+  allow: boolean;
+  rule: string;
+}
+
+/** Authentication and access control, supplied by src/auth; replaced as a whole on reload. */
+export interface AuthHooks {
+  /**
+   * 0 to accept a CONNECT, else its CONNACK reason code (MQTT 5 numbering); may answer later.
+   * `byCertificate`: the user name is a verified client certificate's CN, so no password is needed.
+   */
+  authenticate(who: Identity, password: Buffer | undefined, byCertificate: boolean): number | Promise<number>;
+  /** May `who` publish to the topic / subscribe to the filter? */
+  authorize(who: Identity, action: "publish" | "subscribe", topic: string): AclVerdict;
+  /** `auth.deny_action`: on a denial, carry on or close the connection with 0x87. */
+  readonly denyAction: "ignore" | "disconnect";
+}

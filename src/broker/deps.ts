@@ -1,0 +1,19 @@
+/** What the broker needs from outside: a clock, a logger, and a journal for durable state. */
+import type { Journal } from "./journal.ts";
+
+/** Where the broker logs; the cli supplies one. `clientId` goes on the line when there is one. */
+export interface Logger {
+  error(msg: string, clientId?: string): void;
+  warn(msg: string, clientId?: string): void;
+  info(msg: string, clientId?: string): void;
+  debug(msg: string, clientId?: string): void;
+}
+
+/** What the broker needs from outside: a clock, a logger, and where to journal durable state. */
+export interface BrokerDeps {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  log: Logger;
+  /** Default none: nothing outlives the process. */
+  journal?: Journal;
+}

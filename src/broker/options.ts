@@ -1,0 +1,30 @@
+/** The broker's tunables and their defaults. */
+
+/** Tunables; the cli maps NanoMQ's `mqtt { }` keys onto them. */
+export interface BrokerOptions {
+  /** Largest packet accepted and advertised as Maximum Packet Size, bytes (`mqtt.max_packet_size`, default 10 MB). */
+  maxPacketSize: number;
+  /** Bound of each session's queue (`mqtt.max_mqueue_len`, default 2048). */
+  maxQueueLen: number;
+  /** Most unacknowledged QoS 1/2 messages per direction (`mqtt.max_inflight_window`, default 2048, at most 65535). */
+  maxInflight: number;
+  /** Keep alive is enforced at this multiple of the client's interval (`mqtt.keepalive_multiplier`, default 1.5). */
+  keepaliveMultiplier: number;
+  /** Largest keep alive granted; MQTT 5 clients are told via Server Keep Alive (`mqtt.max_keepalive`, default 65535). */
+  maxKeepalive: number;
+  /** Topic Alias Maximum offered to MQTT 5 clients (`mqtt.max_topic_alias`, default 64). */
+  topicAliasMaximum: number;
+  /** Queue bounds of particular sessions, by client id, instead of maxQueueLen (a bridge's cache). */
+  sessionQueueLen: ReadonlyMap<string, number>;
+}
+
+/** The defaults of {@link BrokerOptions}. */
+export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = {
+  maxPacketSize: 10 * 1024 * 1024,
+  maxQueueLen: 2048,
+  maxInflight: 2048,
+  keepaliveMultiplier: 1.5,
+  maxKeepalive: 65535,
+  topicAliasMaximum: 64,
+  sessionQueueLen: new Map(),
+};
