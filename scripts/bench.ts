@@ -23,13 +23,20 @@
  * ../shared/tools/mqttload (C; built into .bench/) when present, otherwise scripts/bench_load.ts.
  * Only 127.0.0.1 is used. Prints a Markdown table; writes it to .bench/results.md too.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { makeTestCerts, type TestCerts } from "../test/helpers/certs.ts";
+import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { k, median, startBroker } from "./bench_common.ts";
+import {
+  brokers,
+  freshStores,
+  loadGenerator,
+  readableCerts,
+  startStunnel,
+  startWsProxy,
+} from "./bench_brokers.ts";
 
 const { values: opt } = parseArgs({
   options: {
@@ -108,139 +115,6 @@ interface Result {
   error?: string;
 }
 
-function loadGenerator(): string[] {
-  const src = `${ROOT}../shared/tools/mqttload/mqttload.c`;
-  const bin = `${BENCH}/mqttload`;
-  if (existsSync(src)) {
-    execFileSync("gcc", ["-O2", "-o", bin, PERSIST ? _persistentSubscribers(src) : src, "-lpthread"], {
-      stdio: "inherit",
-    });
-    return [bin];
-  }
-  console.error(
-    "../shared/tools/mqttload not found: using scripts/bench_load.ts (slower; figures are not comparable)",
-  );
-  return [process.execPath, `${ROOT}scripts/bench_load.ts`, ...(PERSIST ? ["--persistent"] : [])];
-}
-
-/**
- * mqttload opens every connection with Clean Session 1, so no message would ever need storing.
- * For --persist its subscribers connect with Clean Session 0 instead: a copy of the source with
- * that one line changed, compiled into .bench/. Publishers keep clean sessions.
- */
-function _persistentSubscribers(src: string): string {
-  const line = "uint8_t flags = 0x02; /* clean session / clean start */";
-  const text = readFileSync(src, "utf8");
-  if (text.split(line).length !== 2) {
-    throw new Error(
-      `${src}: the CONNECT flags line changed; update _persistentSubscribers in scripts/bench.ts`,
-    );
-  }
-  const out = `${BENCH}/mqttload-persistent.c`;
-  writeFileSync(out, text.replace(line, "uint8_t flags = c->role == R_SUB ? 0x00 : 0x02;"));
-  return out;
-}
-
-interface BrokerRun {
-  name: string;
-  /** Where the broker listens (TLS port in --tls mode). */
-  port: number;
-  /** Where mqttload connects: the broker, or the stunnel in front of it. */
-  loadPort: number;
-  cmd: string;
-}
-
-/** Empty persistence folders before each broker start (--persist); Mosquitto's user must write its own. */
-function _freshStores(): void {
-  for (const d of ["store", "mosquitto-store"]) {
-    rmSync(`${BENCH}/${d}`, { recursive: true, force: true });
-    mkdirSync(`${BENCH}/${d}`, { recursive: true });
-    chmodSync(`${BENCH}/${d}`, 0o777);
-  }
-}
-
-function brokers(certs: TestCerts | null): BrokerRun[] {
-  const mosqConf = `${BENCH}/mosquitto.conf`;
-  const ourConf = `${BENCH}/broker.conf`;
-  const tlsMosq = certs === null
-    ? ""
-    : `listener 18831 127.0.0.1\ncertfile ${certs.certFile}\nkeyfile ${certs.keyFile}\n`;
-  const wsMosq = WS ? "listener 18833 127.0.0.1\nprotocol websockets\n" : "";
-  writeFileSync(
-    mosqConf,
-    `listener 18830 127.0.0.1\n${tlsMosq}${wsMosq}allow_anonymous true\n${
-      PERSIST ? `persistence true\npersistence_location ${BENCH}/mosquitto-store/\n` : "persistence false\n"
-    }log_dest none\n`,
-  );
-  const tlsOurs = certs === null
-    ? ""
-    : `listeners.ssl {\n  bind = "127.0.0.1:18841"\n  keyfile = "${certs.keyFile}"\n  certfile = "${certs.certFile}"\n}\n`;
-  const wsOurs = WS ? 'listeners.ws.bind = "127.0.0.1:18843/mqtt"\n' : "";
-  writeFileSync(ourConf, `listeners.tcp.bind = "127.0.0.1:18840"\n${tlsOurs}${wsOurs}`);
-  const mosq = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
-  const tls = certs !== null;
-  return [
-    {
-      name: "Mosquitto",
-      port: tls ? 18831 : 18830,
-      loadPort: tls ? 18832 : WS ? 18834 : 18830,
-      cmd: `${mosq} -c ${mosqConf}`,
-    },
-    {
-      name: PERSIST ? "this broker, memory" : "this broker",
-      port: tls ? 18841 : 18840,
-      loadPort: tls ? 18842 : WS ? 18844 : 18840,
-      cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${ourConf}`,
-    },
-    ...(PERSIST ? [_sqliteBroker()] : []),
-  ];
-}
-
-/** This broker with `sqlite { }` on a database that start() empties before each run. */
-function _sqliteBroker(): BrokerRun {
-  const conf = `${BENCH}/broker-sqlite.conf`;
-  writeFileSync(
-    conf,
-    `listeners.tcp.bind = "127.0.0.1:18840"\nsqlite {\n  mounted_file_path = "${BENCH}/store"\n}\n`,
-  );
-  return {
-    name: "this broker, sqlite",
-    port: 18840,
-    loadPort: 18840,
-    cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${conf}`,
-  };
-}
-
-/** Test certificates that Mosquitto can read after it drops root for its own user. */
-function readableCerts(): TestCerts {
-  const certs = makeTestCerts();
-  chmodSync(certs.dir, 0o755);
-  for (const f of readdirSync(certs.dir)) chmodSync(`${certs.dir}/${f}`, 0o644);
-  return certs;
-}
-
-/** One stunnel client per broker, on the load generator's core: plain MQTT in, TLS out. */
-function startStunnel(list: BrokerRun[]): ChildProcess {
-  const conf = [
-    "foreground = yes",
-    "pid =",
-    "syslog = no",
-    "debug = 0",
-    ...list.flatMap((
-      b,
-    ) => [
-      `[${b.port}]`,
-      "client = yes",
-      `accept = 127.0.0.1:${b.loadPort}`,
-      `connect = 127.0.0.1:${b.port}`,
-    ]),
-  ].join("\n");
-  writeFileSync(`${BENCH}/stunnel.conf`, conf + "\n");
-  return spawn("bash", ["-c", `ulimit -n 65536; exec taskset -c 1 stunnel ${BENCH}/stunnel.conf`], {
-    stdio: "ignore",
-  });
-}
-
 function runLoad(gen: string[], port: number, pid: number, s: string): Result {
   const f = s === "f";
   const args = [
@@ -314,26 +188,18 @@ function _vsMemory(rs: Result[], memory: Result[] | undefined): string {
   return Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : "";
 }
 
-/** The TCP-to-WebSocket proxy for --ws, on the load generator's core. */
-function startWsProxy(): ChildProcess {
-  const routes = ["18834=ws://127.0.0.1:18833/mqtt", "18844=ws://127.0.0.1:18843/mqtt"];
-  return spawn("taskset", ["-c", "1", process.execPath, `${ROOT}scripts/ws_proxy.ts`, ...routes], {
-    stdio: "ignore",
-  });
-}
-
 async function main(): Promise<void> {
   execFileSync("bash", [`${ROOT}scripts/install_test_deps.sh`, "--bench"], { stdio: "inherit" });
-  const gen = loadGenerator();
+  const gen = loadGenerator(PERSIST);
   if (opt.bridge === true) return await _bridge(gen);
-  const list = brokers(TLS ? readableCerts() : null);
+  const list = brokers(TLS ? readableCerts() : null, { persist: PERSIST, ws: WS });
   const stunnel = TLS ? startStunnel(list) : WS ? startWsProxy() : null;
   const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : "a,b,c,d,e,f")).split(",");
   const results = new Map<string, Result[]>();
   for (const s of scen) {
     for (let rep = 1; rep <= REPS; rep++) {
       for (const b of list) {
-        if (PERSIST) _freshStores();
+        if (PERSIST) freshStores();
         const proc = await startBroker(b.cmd, b.port);
         const r = runLoad(gen, b.loadPort, proc.pid, s);
         await proc.stop();

@@ -4,7 +4,7 @@
 #   qemu-user-static        runs the aarch64 binaries (-cpu cortex-a53) and the armv7 bundle
 #   musl                    the x86_64 musl loader, /lib/ld-musl-x86_64.so.1
 #   gcc, gcc-aarch64-linux-gnu  build test/release/glibc_shim.c for the musl runs
-#   xz-utils, shellcheck    the README's compressed sizes; the shell script checks
+#   xz-utils, shellcheck    the compressed sizes in docs/install.md; the shell script checks
 #   make, systemd           the OpenWrt Makefile under a stub SDK; systemd-analyze verify
 # Sysroots go to .cache/sysroots/{aarch64-glibc,aarch64-musl,x86_64-musl,armhf-node}; each is built
 # once (a .done file marks it).

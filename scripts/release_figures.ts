@@ -1,5 +1,5 @@
 /**
- * The README's release figures: `bun scripts/release_figures.ts [--runs 5] [--no-xz]` after
+ * The release figures in docs/install.md: `bun scripts/release_figures.ts [--runs 5] [--no-xz]` after
  * `npm run build` and scripts/install_release_deps.sh. For each artifact: its size raw and with
  * `xz -9`, the time from exec to the first CONNACK (median of --runs starts), and the resident
  * memory of the idle broker one second after that. Foreign builds run under qemu user mode: their

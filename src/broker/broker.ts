@@ -10,11 +10,13 @@ import { createClient } from "./client.ts";
 import type { BrokerContext } from "./context.ts";
 import { type EncodeScratch, fillOutput } from "./fill_output.ts";
 import { handleAck } from "./handle/ack.ts";
-import { handleConnect, refuseConnect } from "./handle/connect.ts";
+import { handleConnect } from "./handle/connect.ts";
 import { handleAuth, handleDisconnect, handlePingreq } from "./handle/control.ts";
 import { handlePublish } from "./handle/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handle/subscribe.ts";
+import { CONNECT_TIMEOUT_MS, tickKeepalive } from "./keepalive.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { rejectClient } from "./reject.ts";
 import { createRetainedStore } from "./retained.ts";
 import { journalRetained } from "./durable.ts";
 import { detachClient, disconnectClient, queueBound, tickSessions } from "./sessions.ts";
@@ -75,6 +77,44 @@ export interface SessionInfo {
 
 /** Creates a broker. `opts` override {@link DEFAULT_BROKER_OPTIONS}. */
 export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Broker {
+  const ctx = _context(opts, deps);
+  const scratch: EncodeScratch = { out: emptyPublishOut(), tplWriter: new PacketWriter() };
+  let nextId = 1;
+  return {
+    metrics: ctx.metrics,
+    get options() {
+      return ctx.opts;
+    },
+    attach(sink) {
+      const c = createClient(nextId++, sink);
+      ctx.clients.add(c);
+      ctx.metrics.connectionsAccepted++;
+      c.deadline = deps.now() + CONNECT_TIMEOUT_MS * ctx.opts.keepaliveMultiplier;
+      return c;
+    },
+    handle(c, p) {
+      if (c.state === ClientState.Closed) return;
+      c.active = true;
+      try {
+        _dispatch(ctx, c, p);
+      } catch (e) {
+        if (!(e instanceof MqttError)) throw e;
+        rejectClient(ctx, c, e);
+      }
+    },
+    reject: (c, err) => rejectClient(ctx, c, err),
+    detach: (c) => detachClient(ctx, c),
+    fill: (c, w, budget) => fillOutput(ctx, c, w, budget, scratch),
+    tick(now) {
+      tickKeepalive(ctx, now);
+      tickSessions(ctx, now);
+      tickCongestion(ctx, now);
+    },
+    ..._operations(ctx),
+  };
+}
+
+function _context(opts: Partial<BrokerOptions>, deps: BrokerDeps): BrokerContext {
   const ctx: BrokerContext = {
     opts: { ...DEFAULT_BROKER_OPTIONS, ...opts },
     deps,
@@ -90,38 +130,14 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     journal: deps.journal ?? null,
     storeFull: false,
   };
-  const scratch: EncodeScratch = { out: emptyPublishOut(), tplWriter: new PacketWriter() };
-  let nextId = 1;
+  return ctx;
+}
+
+/** What the cli and the bridges ask of the broker beside the packet path. */
+function _operations(
+  ctx: BrokerContext,
+): Pick<Broker, "close" | "configure" | "setAuth" | "publish" | "restore" | "session" | "stats"> {
   return {
-    metrics: ctx.metrics,
-    get options() {
-      return ctx.opts;
-    },
-    attach(sink) {
-      const c = createClient(nextId++, sink);
-      ctx.clients.add(c);
-      ctx.metrics.connectionsAccepted++;
-      c.deadline = deps.now() + 10_000 * ctx.opts.keepaliveMultiplier; // time allowed for CONNECT
-      return c;
-    },
-    handle(c, p) {
-      if (c.state === ClientState.Closed) return;
-      c.active = true;
-      try {
-        _dispatch(ctx, c, p);
-      } catch (e) {
-        if (!(e instanceof MqttError)) throw e;
-        _reject(ctx, c, e);
-      }
-    },
-    reject: (c, err) => _reject(ctx, c, err),
-    detach: (c) => detachClient(ctx, c),
-    fill: (c, w, budget) => fillOutput(ctx, c, w, budget, scratch),
-    tick(now) {
-      _tickKeepalive(ctx, now);
-      tickSessions(ctx, now);
-      tickCongestion(ctx, now);
-    },
     close() {
       for (const c of [...ctx.clients]) {
         disconnectClient(ctx, c, RC.SERVER_SHUTTING_DOWN, "The broker is shutting down");
@@ -166,38 +182,6 @@ function _stats(ctx: BrokerContext): ReturnType<Broker["stats"]> {
     retained: ctx.retained.count,
     queued,
   };
-}
-
-function _reject(ctx: BrokerContext, c: Client, err: MqttError): void {
-  if (c.state === ClientState.Closed) return;
-  ctx.metrics.protocolErrors++;
-  _close(ctx, c, err);
-}
-
-/** Closes `c` for `err`: CONNACK for an unsupported level, DISCONNECT (MQTT 5) once connected. */
-function _close(ctx: BrokerContext, c: Client, err: MqttError): void {
-  c.closeReason = err.message;
-  if (c.state === ClientState.New && err.code === RC.UNSUPPORTED_PROTOCOL_VERSION) {
-    refuseConnect(ctx, c, err.code, err.message);
-  } else disconnectClient(ctx, c, err.code, err.message);
-}
-
-/**
- * A connection with no packet for keep alive × multiplier (or no CONNECT in time) is closed. A
- * client the broker does not read (held by flow control or a pending authentication) is not
- * blamed for the packets that wait unread.
- */
-function _tickKeepalive(ctx: BrokerContext, now: number): void {
-  for (const c of ctx.clients) {
-    if (c.active || c.holds > 0) {
-      c.active = false;
-      if (c.keepaliveMs > 0) c.deadline = now + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
-    } else if (now >= c.deadline && (c.keepaliveMs > 0 || c.state === ClientState.New)) {
-      ctx.metrics.keepaliveTimeouts++;
-      const why = c.state === ClientState.New ? "No CONNECT in time" : "Keep alive timed out [MQTT-3.1.2-22]";
-      _close(ctx, c, new MqttError(RC.KEEP_ALIVE_TIMEOUT, why));
-    }
-  }
 }
 
 function _dispatch(ctx: BrokerContext, c: Client, p: InboundPacket): void {

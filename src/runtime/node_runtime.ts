@@ -1,6 +1,6 @@
 /**
  * The Runtime on node:net and node:fs: one code path for Bun, Node.js and Deno (measured as fast as
- * Bun.listen under Bun; see README).
+ * Bun.listen under Bun; see docs/performance.md).
  */
 import { createOsServices } from "./os_services.ts";
 import { listenWs } from "./ws_listener.ts";

