@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { TestBroker } from "../helpers/mem_client.ts";
-
-function pair(tb = new TestBroker()) {
-  return { tb, ...tb.pair(5) };
-}
+import { pair5, TestBroker } from "../helpers/mem_client.ts";
 
 describe("route()", () => {
   test("delivery QoS is the lower of publish and subscription QoS", () => {
@@ -39,7 +35,7 @@ describe("route()", () => {
   });
 
   test("publish properties are forwarded unchanged", () => {
-    const { sub, pub } = pair();
+    const { sub, pub } = pair5();
     sub.subscribe("p", 1);
     const properties = {
       payloadFormatIndicator: true,
@@ -58,7 +54,7 @@ describe("route()", () => {
   });
 
   test("subscription identifiers come with the messages they matched [MQTT-3.3.4-3]", () => {
-    const { sub, pub } = pair();
+    const { sub, pub } = pair5();
     sub.subscribe("si/#", 0, {}, { subscriptionIdentifier: 7 });
     pub.publish("si/x", "x");
     assert.deepEqual((sub.take("publish").properties as Record<string, unknown>).subscriptionIdentifier, 7);
@@ -78,7 +74,7 @@ describe("route()", () => {
   });
 
   test("Retain As Published keeps RETAIN on live messages", () => {
-    const { sub, pub } = pair();
+    const { sub, pub } = pair5();
     sub.subscribe("rap/1", 0, { rap: true });
     sub.subscribe("rap/2", 0, { rap: false });
     pub.publish("rap/1", "x", 0, { retain: true });

@@ -14,11 +14,10 @@ import {
   bridgeWorld,
   collector,
   edge,
-  listening,
   mosquitto,
   publish,
 } from "../helpers/bridge_world.ts";
-import { freePort, waitFor } from "../helpers/live_broker.ts";
+import { freePort, mqttListening, waitFor } from "../helpers/live_broker.ts";
 import { run } from "../helpers/run.ts";
 import { startTcpProxy } from "../helpers/tcp_proxy.ts";
 
@@ -110,7 +109,7 @@ describe("MQTT bridge to Mosquitto: recovery", () => {
       NANOMQ_PID_FILE: join(dir, "pid"),
     });
     cleanups.push(() => process.kill(up.pid, "SIGKILL"));
-    await listening(port);
+    await mqttListening(port);
     const e = await edge(port, "  proto_ver = 5\n");
     const c = await collector(port);
     cleanups.push(c.end);

@@ -6,7 +6,7 @@ import process from "node:process";
 import { describe, test } from "node:test";
 import mqtt from "mqtt";
 import { makeTestCerts } from "../helpers/certs.ts";
-import { freePort, waitFor } from "../helpers/live_broker.ts";
+import { freePort, mqttListening, waitFor } from "../helpers/live_broker.ts";
 import { run } from "../helpers/run.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "broker-cli-"));
@@ -70,7 +70,7 @@ describe("broker command line", () => {
           `  verify_peer = true\n  fail_if_no_peer_cert = ${fail}\n}\n`,
       );
       const b = broker(["start", "--conf", f]);
-      await waitForListening(port);
+      await mqttListening(port);
       const pub = [...certs.mosquittoTls(tlsPort), "-t", "t", "-m", "x"];
       const anonymous = await run("mosquitto_pub", pub).done;
       const withCert = await run("mosquitto_pub", [
@@ -101,7 +101,7 @@ describe("broker command line", () => {
     );
     const b = broker(["start", "--conf", f]);
     try {
-      await waitForListening(port);
+      await mqttListening(port);
       const pub = (cert: string, key: string) =>
         run("mosquitto_pub", [
           ...certs.mosquittoTls(tlsPort),
@@ -132,7 +132,7 @@ describe("broker command line", () => {
   test("a port in use stops start with an error naming the listener", async () => {
     const port = await freePort();
     const first = broker(["start", "--url", `nmq-tcp://127.0.0.1:${port}`]);
-    await waitForListening(port);
+    await mqttListening(port);
     const r = await broker(["start", "--url", `nmq-tcp://127.0.0.1:${port}`]).done;
     assert.equal(r.code, 1);
     assert.match(r.stderr, new RegExp(`TCP listener 127.0.0.1:${port}`));
@@ -143,7 +143,7 @@ describe("broker command line", () => {
   test("serves the shipped conf/nanomq.conf; SIGTERM sends MQTT 5 clients DISCONNECT 0x8B and exits 0", async () => {
     const port = await freePort();
     const b = broker(["start", "--conf", "conf/nanomq.conf", "--url", `nmq-tcp://127.0.0.1:${port}`]);
-    await waitForListening(port);
+    await mqttListening(port);
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 5, reconnectPeriod: 0 });
     let code = -1;
     c.on("disconnect", (p) => (code = p.reasonCode ?? 0));
@@ -155,23 +155,6 @@ describe("broker command line", () => {
     c.end(true);
   });
 });
-
-async function waitForListening(port: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
-        reconnectPeriod: 0,
-        connectTimeout: 1000,
-      });
-      c.end(true);
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`Broker did not listen on ${port}: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 describe("broker passwd", () => {
   test("-c creates, -b takes the password, -D deletes; other lines stay", async () => {
@@ -265,7 +248,7 @@ describe("renewed certificates", () => {
     const pidFile = join(dir, "renew.pid");
     const proc = broker(["start", "--conf", f], pidFile);
     try {
-      await waitForListening(port);
+      await mqttListening(port);
       const tlsUrl = `mqtts://localhost:${tlsPort}`;
       const old = await mqtt.connectAsync(tlsUrl, {
         ca: readFileSync(a.caFile),

@@ -11,7 +11,7 @@ import process from "node:process";
 import { after } from "node:test";
 import mqtt from "mqtt";
 import type { TestCerts } from "./certs.ts";
-import { freePort } from "./live_broker.ts";
+import { freePort, mqttListening } from "./live_broker.ts";
 import { run } from "./run.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp_proxy.ts";
 
@@ -35,31 +35,15 @@ export async function mosquitto(
     `listener ${port} 127.0.0.1\n${tlsConf}${persist}allow_anonymous true\nlog_dest file ${dir}/m.log\nlog_type all\n`,
   );
   let p = run("mosquitto", ["-c", join(dir, "m.conf")], 600_000);
-  await listening(port);
+  await mqttListening(port);
   return {
     port,
     stop: async () => void (process.kill(p.pid, "SIGTERM"), await p.done),
     start: async () => {
       p = run("mosquitto", ["-c", join(dir, "m.conf")], 600_000);
-      await listening(port);
+      await mqttListening(port);
     },
   };
-}
-
-export async function listening(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
-        reconnectPeriod: 0,
-        connectTimeout: 500,
-      });
-      c.end(true);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 /**
@@ -197,7 +181,7 @@ export function bridgeWorld() {
   async function runEdge(e: Awaited<ReturnType<typeof edge>>): Promise<ReturnType<typeof run>> {
     const broker = e.start();
     cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
-    await listening(Number(new URL(e.url).port));
+    await mqttListening(Number(new URL(e.url).port));
     return broker;
   }
 
@@ -212,7 +196,7 @@ export function bridgeWorld() {
     cleanups.push(c.end);
     let broker = e.start();
     cleanups.push(() => process.kill(broker.pid, "SIGKILL"));
-    await listening(Number(new URL(e.url).port));
+    await mqttListening(Number(new URL(e.url).port));
     return {
       up,
       proxy,
@@ -221,7 +205,7 @@ export function bridgeWorld() {
       broker: () => broker,
       restart: async () => {
         broker = e.start();
-        await listening(Number(new URL(e.url).port));
+        await mqttListening(Number(new URL(e.url).port));
       },
     };
   }

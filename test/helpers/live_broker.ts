@@ -72,6 +72,24 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Resolves once an MQTT client can connect to 127.0.0.1:`port`; rejects after `ms` (a hang guard). */
+export async function mqttListening(port: number, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        reconnectPeriod: 0,
+        connectTimeout: 1000,
+      });
+      c.end(true);
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`Nothing listens on ${port}: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 /** Resolves when `cond()` holds, polling; rejects with `what` after `ms` (a hang guard, not a timing assertion). */
 export async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -40,6 +40,11 @@ export class TestBroker {
   }
 }
 
+/** A broker (a new one unless given) with a connected MQTT 5 subscriber ("sub") and publisher ("pub"). */
+export function pair5(tb = new TestBroker()): { tb: TestBroker; sub: MemClient; pub: MemClient } {
+  return { tb, ...tb.pair(5) };
+}
+
 /** One client connection. `received` collects what the broker sent. */
 export class MemClient implements ClientSink {
   blocked = false;

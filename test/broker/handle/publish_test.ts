@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RC } from "../../../src/protocol/reason_code.ts";
-import { TestBroker } from "../../helpers/mem_client.ts";
-
-function pair(tb = new TestBroker()) {
-  return { tb, ...tb.pair(5) };
-}
+import { pair5, TestBroker } from "../../helpers/mem_client.ts";
 
 describe("PUBLISH from a client", () => {
   test("QoS 1 is acknowledged with PUBACK and delivered with a packet id", () => {
@@ -63,7 +59,7 @@ describe("PUBLISH from a client", () => {
   });
 
   test("topic aliases from the client are resolved [MQTT-3.3.2-12]", () => {
-    const { sub, pub } = pair();
+    const { sub, pub } = pair5();
     sub.subscribe("alias/t", 0);
     pub.publish("alias/t", "first", 0, { properties: { topicAlias: 1 } });
     pub.publish("", "second", 0, { properties: { topicAlias: 1 } });
@@ -72,7 +68,7 @@ describe("PUBLISH from a client", () => {
   });
 
   test("an unknown topic alias is a protocol error; one above the maximum is 0x94 [MQTT-3.3.2-9]", () => {
-    const { pub } = pair();
+    const { pub } = pair5();
     pub.publish("", "x", 0, { properties: { topicAlias: 2 } });
     assert.equal(pub.take("disconnect").reasonCode, RC.PROTOCOL_ERROR);
     const p2 = new TestBroker({ topicAliasMaximum: 2 }).client(5);

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { RC } from "../../../src/protocol/reason_code.ts";
-import { TestBroker } from "../../helpers/mem_client.ts";
-
-function pair(tb = new TestBroker()) {
-  return { tb, ...tb.pair(5) };
-}
+import { pair5, TestBroker } from "../../helpers/mem_client.ts";
 
 describe("SUBSCRIBE and UNSUBSCRIBE", () => {
   test("are stored, replaced, sent on subscribe with RETAIN set, and deleted by an empty payload [MQTT-3.3.1-5..10]", () => {
@@ -28,7 +24,7 @@ describe("SUBSCRIBE and UNSUBSCRIBE", () => {
   });
 
   test("Retain Handling 0 sends retained on every subscribe, 1 only on a new one, 2 never", () => {
-    const { sub, pub } = pair();
+    const { sub, pub } = pair5();
     pub.publish("rh/0", "a", 0, { retain: true });
     pub.publish("rh/1", "b", 0, { retain: true });
     pub.publish("rh/2", "c", 0, { retain: true });
@@ -58,14 +54,14 @@ describe("SUBSCRIBE and UNSUBSCRIBE", () => {
   });
 
   test("UNSUBACK says 0x11 for a filter that was not subscribed", () => {
-    const { sub } = pair();
+    const { sub } = pair5();
     sub.subscribe("u", 0);
     sub.send({ cmd: "unsubscribe", messageId: 2, unsubscriptions: ["u", "nope"] });
     assert.deepEqual(sub.take("unsuback").granted, [0, RC.NO_SUBSCRIPTION_EXISTED]);
   });
 
   test("a replaced subscription takes the new options and is not duplicated [MQTT-3.8.4-3]", () => {
-    const { tb, sub, pub } = pair();
+    const { tb, sub, pub } = pair5();
     sub.subscribe("rep", 0);
     sub.subscribe("rep", 1);
     assert.equal(tb.broker.stats().subscriptions, 1);
