@@ -3,9 +3,11 @@
  * evaluated the same way: top-down, the first rule whose subject, action and topic all match
  * decides; no match falls through to `auth.no_match`.
  *
- * Topics: a publish matches a rule when the rule's filter matches the topic. A subscription is
- * allowed by a rule only when the rule covers every topic the filter can match, and denied by a
- * rule as soon as the two overlap, so `#` cannot slip past `deny ... secret/#`.
+ * Topics, as Mosquitto and EMQX do it: a rule's filter is matched against the topic of a PUBLISH,
+ * against the filter of a SUBSCRIBE as written (its `+` and `#` are plain levels there, so rule
+ * `#` grants SUBSCRIBE `#`, and rule `secret/#` does not touch SUBSCRIBE `#`), and against the
+ * topic of every message delivered ("read", decided by the subscribe rules). So a client may
+ * subscribe to `#` past `deny ... secret/#` and still never receives a `secret/` message.
  */
 
 /** Who is asking. */
@@ -35,8 +37,11 @@ export interface AclRule {
   source: string;
 }
 
-/** Publish or subscribe. */
-export type AclAction = "publish" | "subscribe";
+/**
+ * publish: a PUBLISH (and a will) to a topic; subscribe: a SUBSCRIBE, with its filter; read: a
+ * message about to be delivered, with its topic, decided by the subscribe rules.
+ */
+export type AclAction = "publish" | "subscribe" | "read";
 
 /** The first rule that matches, or null. */
 export function findRule(
@@ -52,13 +57,7 @@ export function findRule(
     if (r.topics.length === 0) return r;
     for (const t of r.topics) {
       const f = _substitute(t, who);
-      if (f === null) continue;
-      const hit = action === "publish"
-        ? _overlaps(f, levels)
-        : r.allow
-        ? _covers(f, levels)
-        : _overlaps(f, levels);
-      if (hit) return r;
+      if (f !== null && _matches(f, levels)) return r;
     }
   }
   return null;
@@ -119,26 +118,16 @@ function _substitute(levels: string[], who: Identity): string[] | null {
   return out ?? levels;
 }
 
-/** Some topic matches both `a` and `b` (for a concrete topic: the filter matches it). */
-function _overlaps(a: string[], b: string[]): boolean {
-  for (let i = 0;; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === "#" || y === "#") return true;
-    if (x === undefined || y === undefined) return x === y;
-    if (x !== "+" && y !== "+" && x !== y) return false;
-  }
-}
-
-/** Every topic `f` matches is matched by `rule`. */
-function _covers(rule: string[], f: string[]): boolean {
+/**
+ * The rule's filter matches `levels` (a topic, or a subscription filter read as a topic: its `+`
+ * and `#` are matched only by a `+` or `#` of the rule).
+ */
+function _matches(rule: string[], levels: string[]): boolean {
   for (let i = 0;; i++) {
     const r = rule[i];
-    const x = f[i];
+    const x = levels[i];
     if (r === "#") return true;
     if (r === undefined || x === undefined) return r === x;
-    if (x === "#") return false;
-    if (r === "+") continue;
-    if (x === "+" || r !== x) return false;
+    if (r !== "+" && r !== x) return false;
   }
 }

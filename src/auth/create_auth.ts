@@ -56,6 +56,11 @@ export function createAuth(s: AuthSettings): AuthHooks {
         return 0;
       });
     },
+    stillAuthenticated(who, byCertificate) {
+      if (byCertificate) return true;
+      if (who.username === undefined) return s.allowAnonymous;
+      return users.has(who.username) || (users.size === 0 && s.allowAnonymous);
+    },
     authorize(who, action, topic): AclVerdict {
       const r = findRule(s.rules, who, action, topic);
       return r === null ? noMatch : { allow: r.allow, rule: r.source };

@@ -21,8 +21,16 @@ export interface AuthHooks {
    * `byCertificate`: the user name is a verified client certificate's CN, so no password is needed.
    */
   authenticate(who: Identity, password: Buffer | undefined, byCertificate: boolean): number | Promise<number>;
-  /** May `who` publish to the topic / subscribe to the filter? */
-  authorize(who: Identity, action: "publish" | "subscribe", topic: string): AclVerdict;
+  /**
+   * May `who` publish to the topic (a will too), subscribe to the filter as written, or read (be
+   * delivered) a message on the topic?
+   */
+  authorize(who: Identity, action: "publish" | "subscribe" | "read", topic: string): AclVerdict;
+  /**
+   * After a reload: may `who`, let in before, stay connected (their user still exists, anonymous
+   * access is still on)? The password is not asked again. `byCertificate` as for authenticate.
+   */
+  stillAuthenticated(who: Identity, byCertificate: boolean): boolean;
   /** `auth.deny_action`: on a denial, carry on or close the connection with 0x87. */
   readonly denyAction: "ignore" | "disconnect";
 }

@@ -24,6 +24,7 @@ import { createTopicTree } from "./topic_tree.ts";
 import { tickCongestion } from "./flow_control.ts";
 import type { JournalSnapshot } from "./journal.ts";
 import { restoreState } from "./restore.ts";
+import { revalidate } from "./revalidate.ts";
 import { createMessage } from "./message.ts";
 import { publishMessage } from "./router.ts";
 import { type Client, type ClientSink, ClientState } from "./state.ts";
@@ -150,6 +151,7 @@ function _operations(
     setAuth(auth) {
       ctx.auth = auth;
       ctx.authGen++;
+      revalidate(ctx);
     },
     publish(topic, payload, opts) {
       publishMessage(

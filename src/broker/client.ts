@@ -27,6 +27,8 @@ export function createClient(id: number, sink: ClientSink): Client {
     aclTopic: null,
     aclAllowed: false,
     aclGen: 0,
+    readAcl: null,
+    readGen: 0,
     closeReason: null,
   };
 }

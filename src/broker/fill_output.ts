@@ -12,6 +12,7 @@ import {
   writePublish,
 } from "../protocol/publish_codec.ts";
 import type { BrokerContext } from "./context.ts";
+import { mayRead } from "./access.ts";
 import { drained } from "./flow_control.ts";
 import { allocPacketId } from "./session.ts";
 import { journalAcked, journalSent } from "./durable.ts";
@@ -51,6 +52,11 @@ export function fillOutput(
     const seq = q.lastSeq;
     if (msg.expiresAt !== 0 && msg.expiresAt < now) {
       ctx.metrics.droppedExpired++;
+      if (seq !== 0) journalSent(ctx, s, seq, 0, msg, qos, retain, subIds);
+      continue;
+    }
+    if (ctx.auth !== null && !mayRead(ctx, c, msg.topic)) {
+      ctx.metrics.droppedNotAuthorized++;
       if (seq !== 0) journalSent(ctx, s, seq, 0, msg, qos, retain, subIds);
       continue;
     }
@@ -95,7 +101,12 @@ function _resend(
   s.resend = false;
   for (const [pid, f] of s.inflight) {
     if (f.state === 2) writeAck(w, 6, pid, 0, c.version === 5);
-    else if (!writeDelivery(c, w, f.msg, f.qos, f.retain, true, pid, f.subIds, now, sc)) {
+    else if (ctx.auth !== null && !mayRead(ctx, c, f.msg.topic)) {
+      // the session resumed under an identity (or an ACL) that may not read it
+      s.inflight.delete(pid);
+      journalAcked(ctx, s, pid);
+      ctx.metrics.droppedNotAuthorized++;
+    } else if (!writeDelivery(c, w, f.msg, f.qos, f.retain, true, pid, f.subIds, now, sc)) {
       // the new connection accepts smaller packets: it can never acknowledge this one
       s.inflight.delete(pid);
       journalAcked(ctx, s, pid);

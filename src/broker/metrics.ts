@@ -13,6 +13,8 @@ export interface Metrics {
   droppedExpired: number;
   /** QoS 0 messages not queued for an offline session. */
   droppedOffline: number;
+  /** Deliveries withheld because the subscriber may not read their topic (ACL). */
+  droppedNotAuthorized: number;
   /** Messages kept in memory only because the store was full (`sqlite.disk_cache_size`). */
   storeRefused: number;
   willsPublished: number;
@@ -26,7 +28,7 @@ export interface Metrics {
   stalledSessions: number;
   /** CONNECTs refused by authentication. */
   authFailures: number;
-  /** Publishes and subscriptions denied by the ACL. */
+  /** Publishes, subscriptions and wills denied by the ACL. */
   aclDenied: number;
 }
 
@@ -40,6 +42,7 @@ export function createMetrics(): Metrics {
     droppedTooLarge: 0,
     droppedExpired: 0,
     droppedOffline: 0,
+    droppedNotAuthorized: 0,
     storeRefused: 0,
     willsPublished: 0,
     sessionsExpired: 0,

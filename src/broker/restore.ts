@@ -119,6 +119,7 @@ function _session(ctx: BrokerContext, ls: LoadedSession, msgs: Messages, now: nu
       props: w.props,
       expiry,
       delay,
+      by: null,
     };
     s.willSid = ls.will.msgId;
     s.willAt = at;

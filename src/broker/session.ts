@@ -25,6 +25,7 @@ export function createSession(clientId: string, queueBound: number): Session {
     waiters: null,
     congestedAt: 0,
     stalled: false,
+    owner: null,
   };
 }
 

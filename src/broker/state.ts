@@ -71,6 +71,9 @@ export interface Client {
   aclTopic: string | null;
   aclAllowed: boolean;
   aclGen: number;
+  /** Whether this connection may read messages of a topic (access.ts), under auth generation `readGen`. */
+  readAcl: Map<string, boolean> | null;
+  readGen: number;
   /** Why the connection ended, for the log. */
   closeReason: string | null;
 }
@@ -134,6 +137,8 @@ export interface Session {
   congestedAt: number;
   /** The session did not drain while holding publishers: it no longer holds anyone until it drains. */
   stalled: boolean;
+  /** Who last connected with it (access control on reload), null before that or for the broker's own. */
+  owner: Identity | null;
 }
 
 /** A will as given in CONNECT. */
@@ -147,6 +152,11 @@ export interface WillSpec {
   expiry: number;
   /** Will Delay Interval in seconds. */
   delay: number;
+  /**
+   * Who set it: the will goes out only if they may still publish to its topic then. Null for a
+   * will restored after a restart (the store keeps no user names): the check at CONNECT stands.
+   */
+  by: Identity | null;
 }
 
 /** A message on its way through the broker. Shared by every delivery of it; never mutated after routing except for its caches. */

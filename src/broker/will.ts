@@ -1,4 +1,5 @@
 /** Will messages: published on an abnormal end of the connection, after the Will Delay Interval. */
+import { willMayGo } from "./access.ts";
 import type { BrokerContext } from "./context.ts";
 import { createMessage } from "./message.ts";
 import { publishMessage } from "./router.ts";
@@ -17,23 +18,25 @@ export function scheduleWill(ctx: BrokerContext, s: Session): void {
   journalSession(ctx, s);
 }
 
-/** Publishes and forgets the session's will [MQTT-3.1.2-8]. */
+/** Publishes (when the ACL still lets its author) and forgets the session's will [MQTT-3.1.2-8]. */
 export function publishWill(ctx: BrokerContext, s: Session): void {
   const w = s.will;
   s.will = null;
   s.willSid = 0;
   s.willAt = 0;
   if (w === null) return;
-  const expiresAt = w.expiry >= 0 ? ctx.deps.now() + w.expiry * 1000 : 0;
-  const msg = createMessage(w.topic, w.payload, {
-    qos: w.qos,
-    retain: w.retain,
-    props: w.props,
-    expiresAt,
-    origin: s,
-  });
-  msg.owned = true;
-  ctx.metrics.willsPublished++;
-  publishMessage(ctx, msg);
+  if (willMayGo(ctx, s.clientId, w)) {
+    const expiresAt = w.expiry >= 0 ? ctx.deps.now() + w.expiry * 1000 : 0;
+    const msg = createMessage(w.topic, w.payload, {
+      qos: w.qos,
+      retain: w.retain,
+      props: w.props,
+      expiresAt,
+      origin: s,
+    });
+    msg.owned = true;
+    ctx.metrics.willsPublished++;
+    publishMessage(ctx, msg);
+  }
   if (ctx.sessions.get(s.clientId) === s) journalSession(ctx, s); // the will is gone
 }

@@ -60,21 +60,39 @@ describe("hmq ACL format", () => {
     ]);
   });
 
-  test("subscriptions: an allow rule must cover the whole filter; a deny rule applies as soon as they overlap", () => {
+  test("SUBSCRIBE is decided on the filter as written; each delivery by reading its topic (Mosquitto's way)", () => {
     const rules = parseHmqAcl("deny username * sub secret/#\nallow username * pubsub #\n", "a.conf");
     decide(rules, "deny", [
       [who("c", "u"), "subscribe", "public/x", true],
       [who("c", "u"), "subscribe", "secret/x", false],
-      [who("c", "u"), "subscribe", "#", false], // would receive secret/...
-      [who("c", "u"), "subscribe", "+/x", false],
+      [who("c", "u"), "subscribe", "secret/+", false],
+      [who("c", "u"), "subscribe", "#", true], // "secret/#" does not match the filter "#" ...
+      [who("c", "u"), "read", "secret/x", false], // ... and its secret/ messages are withheld
+      [who("c", "u"), "read", "public/x", true],
+      [who("c", "u"), "subscribe", "+/x", true],
       [who("c", "u"), "publish", "secret/x", true], // the deny rule is subscribe only
     ]);
     const narrow = parseHmqAcl("allow username * 2 sensors/+/temp\n", "b.conf");
     decide(narrow, "deny", [
       [who("c", "u"), "subscribe", "sensors/a/temp", true],
       [who("c", "u"), "subscribe", "sensors/+/temp", true],
-      [who("c", "u"), "subscribe", "sensors/#", false],
+      [who("c", "u"), "subscribe", "sensors/#", false], // "#" is matched only by "#" in a rule
       [who("c", "u"), "subscribe", "+/a/temp", false],
+      [who("c", "u"), "read", "sensors/a/temp", true],
+      [who("c", "u"), "read", "sensors/a/humidity", false],
+    ]);
+  });
+
+  test("the interoperability suite's ACL: test/nosubscribe is refused, #, +/+ and TopicA/+ are granted", () => {
+    const rules = parseHmqAcl("deny clientid * 2 test/nosubscribe\nallow clientid * 3 #\n", "interop.conf");
+    decide(rules, "deny", [
+      [who("c"), "subscribe", "test/nosubscribe", false],
+      [who("c"), "subscribe", "#", true],
+      [who("c"), "subscribe", "+/+", true],
+      [who("c"), "subscribe", "TopicA/+", true],
+      [who("c"), "read", "test/nosubscribe", false],
+      [who("c"), "read", "TopicA/B", true],
+      [who("c"), "publish", "test/nosubscribe", true],
     ]);
   });
 

@@ -78,3 +78,136 @@ describe("access control in the broker", () => {
     assert.deepEqual(sub.payloads(), ["2"]);
   });
 });
+
+describe("read permission, checked for every delivery", () => {
+  const SECRET = parseHmqAcl("deny clientid * sub secret/#\nallow clientid * pubsub #\n", "acl.conf");
+  function withAcl(rules = SECRET): TestBroker {
+    const tb = new TestBroker();
+    tb.broker.setAuth(
+      createAuth({ allowAnonymous: true, passwords: {}, rules, noMatch: "deny", denyAction: "ignore" }),
+    );
+    return tb;
+  }
+
+  test("SUBSCRIBE # is granted past a deny rule; the denied topics are withheld and counted", () => {
+    const tb = withAcl();
+    const { sub, pub } = tb.pair(5);
+    assert.deepEqual(sub.subscribe("#", 1).granted, [1]);
+    for (const t of ["public/a", "secret/b", "public/c"]) pub.publish(t, t, 1);
+    assert.deepEqual(sub.payloads(), ["public/a", "public/c"]);
+    assert.equal(tb.broker.metrics.droppedNotAuthorized, 1);
+  });
+
+  test("retained messages sent on SUBSCRIBE are checked too", () => {
+    const tb = withAcl();
+    const { sub, pub } = tb.pair(4);
+    pub.publish("secret/r", "hidden", 0, { retain: true });
+    pub.publish("public/r", "shown", 0, { retain: true });
+    sub.subscribe("#", 0);
+    assert.deepEqual(sub.payloads(), ["shown"]);
+  });
+
+  test("a shared subscription is checked on the message's topic", () => {
+    const tb = withAcl();
+    const { sub, pub } = tb.pair(5);
+    sub.subscribe("$share/g/#", 1);
+    pub.publish("secret/s", "no", 1);
+    pub.publish("public/s", "yes", 1);
+    assert.deepEqual(sub.payloads(), ["yes"]);
+  });
+
+  test("what waited in an offline session is checked when it is delivered, under the ACL of then", () => {
+    const tb = withAcl(parseHmqAcl("allow clientid * pubsub #\n", "open.conf"));
+    const s = tb.client(4);
+    s.connect("off", { clean: false });
+    s.subscribe("#", 1);
+    tb.broker.detach(s.client);
+    const pub = tb.client(4);
+    pub.connect("p");
+    pub.publish("secret/q", "queued", 1);
+    pub.publish("public/q", "queued too", 1);
+    assert.equal(tb.broker.session("off")?.queued, 2);
+    tb.broker.setAuth(
+      createAuth({
+        allowAnonymous: true,
+        passwords: {},
+        rules: SECRET,
+        noMatch: "deny",
+        denyAction: "ignore",
+      }),
+    );
+    const back = tb.client(4);
+    back.connect("off", { clean: false });
+    assert.deepEqual(back.payloads(), ["queued too"]);
+  });
+
+  test("a reload that denies a topic stops its delivery at once (the cached answers are dropped)", () => {
+    const tb = withAcl(parseHmqAcl("allow clientid * pubsub #\n", "open.conf"));
+    const { sub, pub } = tb.pair(4);
+    sub.subscribe("#", 0);
+    pub.publish("secret/x", "before");
+    assert.deepEqual(sub.payloads(), ["before"]);
+    tb.broker.setAuth(
+      createAuth({
+        allowAnonymous: true,
+        passwords: {},
+        rules: SECRET,
+        noMatch: "deny",
+        denyAction: "ignore",
+      }),
+    );
+    pub.publish("secret/x", "after");
+    assert.deepEqual(sub.payloads(), []);
+  });
+});
+
+describe("wills and reloads", () => {
+  const NO_SECRET = parseHmqAcl("deny clientid * pub secret/#\nallow clientid * pubsub #\n", "acl.conf");
+  const auth = (rules = NO_SECRET, passwords: Record<string, string> = {}, allowAnonymous = true) =>
+    createAuth({ allowAnonymous, passwords, rules, noMatch: "deny", denyAction: "ignore" });
+  const will = { topic: "secret/will", payload: Buffer.from("gone"), qos: 0 as const, retain: false };
+
+  test("a will on a topic the client may not publish to refuses the CONNECT: 0x87 in MQTT 5, 5 in 3.1.1", () => {
+    const tb = new TestBroker();
+    tb.broker.setAuth(auth());
+    const v5 = tb.client(5);
+    assert.equal(v5.connect("w5", { will }).reasonCode, 0x87);
+    assert.ok(v5.closed);
+    const v4 = tb.client(4);
+    assert.equal(v4.connect("w4", { will }).returnCode, 5);
+    assert.equal(tb.broker.metrics.aclDenied, 2);
+  });
+
+  test("a will allowed at CONNECT is not published when a reload has denied its topic since", () => {
+    const tb = new TestBroker();
+    tb.broker.setAuth(auth(parseHmqAcl("allow clientid * pubsub #\n", "open.conf")));
+    const watcher = tb.client(4);
+    watcher.connect("watcher");
+    watcher.subscribe("#", 0);
+    const c = tb.client(4);
+    c.connect("w", { will: { ...will, topic: "secret/w" } });
+    tb.broker.setAuth(auth());
+    tb.broker.detach(c.client); // gone without DISCONNECT
+    assert.deepEqual(watcher.payloads(), []);
+    assert.equal(tb.broker.metrics.willsPublished, 0);
+  });
+
+  test("a reload removes the subscriptions no longer allowed and disconnects users no longer listed", () => {
+    const tb = new TestBroker();
+    tb.broker.setAuth(
+      auth(parseHmqAcl("allow clientid * pubsub #\n", "open.conf"), { ann: "a", bob: "b" }, false),
+    );
+    const ann = tb.client(5);
+    ann.connect("ann", { username: "ann", password: Buffer.from("a") });
+    ann.subscribe("secret/#", 0);
+    ann.subscribe("public/#", 0);
+    const bob = tb.client(5);
+    bob.connect("bob", { username: "bob", password: Buffer.from("b") });
+    const rules = parseHmqAcl("deny clientid * sub secret/#\nallow clientid * pubsub #\n", "acl.conf");
+    tb.broker.setAuth(auth(rules, { ann: "a" }, false));
+    assert.deepEqual(tb.broker.session("ann")?.filters, ["public/#"]);
+    assert.equal(bob.take("disconnect").reasonCode, 0x87);
+    assert.ok(bob.closed);
+    assert.equal(ann.closed, false);
+  });
+});

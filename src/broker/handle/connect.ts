@@ -7,7 +7,9 @@ import { encodeMessageProps } from "../../protocol/properties.ts";
 import { MqttError, RC, toV3ConnackCode } from "../../protocol/reason_code.ts";
 import { isValidTopicName } from "../../protocol/topic.ts";
 import { isCleanString, isValidUtf8 } from "../../protocol/utf8.ts";
-import { ipOf, sendCtrl } from "../client.ts";
+import { identityOf, ipOf, sendCtrl } from "../client.ts";
+import { mayPublishWill } from "../access.ts";
+import type { Identity } from "../auth_port.ts";
 import type { BrokerContext } from "../context.ts";
 import { NEVER_EXPIRES } from "../session.ts";
 import { detachClient, disconnectClient, openSession } from "../sessions.ts";
@@ -85,7 +87,12 @@ function _authenticated(
   code: number,
   [clientId, assigned, keepalive]: [string, string | undefined, number],
 ): void {
-  if (code === 0) return _accept(ctx, c, p, clientId, assigned, keepalive);
+  if (code === 0) {
+    if (p.will === undefined || mayPublishWill(ctx, c, p.will.topic)) {
+      return _accept(ctx, c, p, clientId, assigned, keepalive);
+    }
+    return refuseConnect(ctx, c, RC.NOT_AUTHORIZED, "Not authorized to publish to the will topic");
+  }
   ctx.metrics.authFailures++;
   const user = p.username === undefined ? "no user name" : `user "${p.username}"`;
   const why = code === RC.NOT_AUTHORIZED ? "not authorized" : "bad user name or password";
@@ -110,7 +117,8 @@ function _accept(
   c.username = p.username;
   _applyClientLimits(ctx, c, p);
   const present = openSession(ctx, c, clientId, cleanStart, expiry);
-  c.session!.will = _will(p);
+  c.session!.owner = c.sink.trusted === true ? null : identityOf(c);
+  c.session!.will = _will(p, c.identity);
   journalSession(ctx, c.session!);
   c.keepaliveMs = keepalive * 1000;
   c.deadline = ctx.deps.now() + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
@@ -203,7 +211,7 @@ function _applyClientLimits(ctx: BrokerContext, c: Client, p: ConnectIn): void {
   c.problemInfo = props.requestProblemInformation !== false;
 }
 
-function _will(p: ConnectIn): WillSpec | null {
+function _will(p: ConnectIn, by: Identity | null): WillSpec | null {
   const w = p.will;
   if (w === undefined) return null;
   const payload = Buffer.from(w.payload); // a copy: the will outlives the read buffer
@@ -216,6 +224,7 @@ function _will(p: ConnectIn): WillSpec | null {
     props: p.protocolVersion === 5 ? encodeMessageProps(forwarded) : null,
     expiry: messageExpiryInterval ?? -1,
     delay: willDelayInterval ?? 0,
+    by,
   };
 }
 
