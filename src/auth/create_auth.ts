@@ -4,6 +4,7 @@
  */
 import { RC } from "../protocol/reason_code.ts";
 import { type AclRule, findRule } from "./acl.ts";
+import { HttpAuth, type HttpAuthDeps, type HttpAuthSettings } from "./http_auth.ts";
 import { isHashed, sameSecret, verifyHash } from "./password_hash.ts";
 import type { AclVerdict, AuthHooks, Identity } from "../broker/auth_port.ts";
 
@@ -19,51 +20,94 @@ export interface AuthSettings {
   noMatch: "allow" | "deny";
   /** `auth.deny_action` (default ignore). */
   denyAction: "ignore" | "disconnect";
+  /** `auth.http_auth` (with `auth.cache`); default none. */
+  http?: HttpAuthSettings | null;
 }
 
 /** True when the settings restrict anything, i.e. the broker needs hooks at all. */
 export function authNeeded(s: AuthSettings): boolean {
   return !s.allowAnonymous || Object.keys(s.passwords).length > 0 || s.rules.length > 0 ||
-    s.noMatch === "deny";
+    s.noMatch === "deny" || (s.http ?? null) !== null;
 }
 
-/** Creates the hooks. */
-export function createAuth(s: AuthSettings): AuthHooks {
+/**
+ * Creates the hooks. Authentication: a user in the password list is checked against it; anyone
+ * else goes to `auth_req` when it is configured, else anonymous access decides. Then `super_req`,
+ * when configured, may make the client a superuser, whom access control lets do anything. Access
+ * control: the rules decide first; what they do not decide goes to `acl_req` (publish and
+ * subscribe) when configured, else to `auth.no_match`.
+ */
+export function createAuth(s: AuthSettings, httpDeps?: HttpAuthDeps): AuthHooks {
   const users = new Map(Object.entries(s.passwords));
   /** A user whose hashed password was verified: the password it was verified with, to skip the slow hash next time. */
   const verified = new Map<string, Buffer>();
   const noMatch: AclVerdict = { allow: s.noMatch === "allow", rule: "" };
+  const settings = s.http ?? null;
+  if (settings !== null && httpDeps === undefined) throw new TypeError("auth.http_auth needs an HTTP client");
+  const http = settings === null ? null : new HttpAuth(settings, httpDeps!);
+  const local = (who: Identity, password: Buffer | undefined): number | Promise<number> => {
+    if (who.username === undefined) return s.allowAnonymous ? 0 : RC.NOT_AUTHORIZED;
+    const stored = users.get(who.username);
+    if (stored === undefined) return users.size === 0 && s.allowAnonymous ? 0 : RC.BAD_USER_NAME_OR_PASSWORD;
+    const given = password ?? Buffer.alloc(0);
+    if (!isHashed(stored)) return sameSecret(stored, given) ? 0 : RC.BAD_USER_NAME_OR_PASSWORD;
+    const known = verified.get(who.username);
+    if (known !== undefined && sameSecret(known, given)) return 0;
+    return verifyHash(stored, given.toString("utf8")).then((ok) => {
+      if (!ok) return RC.BAD_USER_NAME_OR_PASSWORD;
+      verified.set(who.username!, Buffer.from(given));
+      return 0;
+    });
+  };
   return {
     denyAction: s.denyAction,
-    authenticate(
-      who: Identity,
-      password: Buffer | undefined,
-      byCertificate: boolean,
-    ): number | Promise<number> {
-      if (byCertificate) return 0;
-      if (who.username === undefined) return s.allowAnonymous ? 0 : RC.NOT_AUTHORIZED;
-      const stored = users.get(who.username);
-      if (stored === undefined) {
-        return users.size === 0 && s.allowAnonymous ? 0 : RC.BAD_USER_NAME_OR_PASSWORD;
-      }
-      const given = password ?? Buffer.alloc(0);
-      if (!isHashed(stored)) return sameSecret(stored, given) ? 0 : RC.BAD_USER_NAME_OR_PASSWORD;
-      const known = verified.get(who.username);
-      if (known !== undefined && sameSecret(known, given)) return 0;
-      return verifyHash(stored, given.toString("utf8")).then((ok) => {
-        if (!ok) return RC.BAD_USER_NAME_OR_PASSWORD;
-        verified.set(who.username!, Buffer.from(given));
-        return 0;
-      });
+    authenticate(who, password, byCertificate): number | Promise<number> {
+      if (byCertificate) return http === null ? 0 : _super(http, who, password, 0);
+      const listed = who.username !== undefined && users.has(who.username);
+      const code = http?.s.auth !== null && http !== null && !listed
+        ? http.authenticate(who, password).then((ok) => (ok ? 0 : RC.BAD_USER_NAME_OR_PASSWORD))
+        : local(who, password);
+      return http === null ? code : _super(http, who, password, code);
     },
     stillAuthenticated(who, byCertificate) {
       if (byCertificate) return true;
+      if (who.username !== undefined && users.has(who.username)) return true;
+      if (http?.s.auth != null) return true; // the server is not asked again
       if (who.username === undefined) return s.allowAnonymous;
-      return users.has(who.username) || (users.size === 0 && s.allowAnonymous);
+      return users.size === 0 && s.allowAnonymous;
     },
-    authorize(who, action, topic): AclVerdict {
+    authorize(who, action, topic) {
+      if (who.superuser === true) return SUPERUSER;
       const r = findRule(s.rules, who, action, topic);
-      return r === null ? noMatch : { allow: r.allow, rule: r.source };
+      if (r !== null) return { allow: r.allow, rule: r.source };
+      return http?.s.acl != null ? http.authorize(who, action, topic) : noMatch;
+    },
+    recheck(who, filter) {
+      if (who.superuser === true) return SUPERUSER;
+      const r = findRule(s.rules, who, "subscribe", filter);
+      if (r !== null) return { allow: r.allow, rule: r.source };
+      return http?.s.acl != null ? null : noMatch;
+    },
+    authorizeRead(who, topic) {
+      if (who.superuser === true) return SUPERUSER;
+      const r = findRule(s.rules, who, "read", topic);
+      if (r !== null) return { allow: r.allow, rule: r.source };
+      // acl_req granted (or refused) the subscription; it is not asked for every message
+      return http?.s.acl != null ? { allow: true, rule: "acl_req (the subscription)" } : noMatch;
     },
   };
+}
+
+const SUPERUSER: AclVerdict = { allow: true, rule: "superuser (super_req)" };
+
+/** After a successful authentication, super_req (when configured) may mark `who` as a superuser. */
+async function _super(
+  http: HttpAuth,
+  who: Identity,
+  password: Buffer | undefined,
+  code: number | Promise<number>,
+): Promise<number> {
+  const c = await code;
+  if (c === 0 && (await http.isSuperuser(who, password))) who.superuser = true;
+  return c;
 }

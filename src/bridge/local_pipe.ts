@@ -61,7 +61,9 @@ export class LocalPipe implements Connection {
     this.peer.closed();
   }
 
-  peerCommonName(): undefined {
+  readonly localPort = 0;
+
+  peerCertificate(): undefined {
     return undefined;
   }
 }

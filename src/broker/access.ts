@@ -1,11 +1,21 @@
 /**
  * Access control on the broker's side: asks the auth hooks, caches the last publish answer per
  * client (publishers repeat their topic) and the read answers per client and topic, counts and
- * logs denials.
+ * logs denials. An answer that comes later (HTTP authentication) throws AclPending: the broker
+ * holds the client, and handles the same packet again once the answer is in.
  */
 import { identityOf } from "./client.ts";
+import type { AclVerdict } from "./auth_port.ts";
 import type { BrokerContext } from "./context.ts";
 import type { Client, WillSpec } from "./state.ts";
+
+/** A check is waiting for its answer; `answer` resolves once it is cached where the check looks. */
+export class AclPending extends Error {
+  constructor(readonly answer: Promise<void>) {
+    super("An access control answer is pending");
+    this.name = "AclPending";
+  }
+}
 
 /** May `c` publish to `topic`? Only call when `ctx.auth` is set. */
 export function mayPublish(ctx: BrokerContext, c: Client, topic: string): boolean {
@@ -14,11 +24,63 @@ export function mayPublish(ctx: BrokerContext, c: Client, topic: string): boolea
     if (!c.aclAllowed) ctx.metrics.aclDenied++;
     return c.aclAllowed;
   }
+  const gen = ctx.authGen;
   const v = ctx.auth!.authorize(identityOf(c), "publish", topic);
-  c.aclTopic = topic;
-  c.aclAllowed = v.allow;
-  c.aclGen = ctx.authGen;
+  if (v instanceof Promise) {
+    throw new AclPending(v.then((w) => {
+      _rememberPublish(c, topic, w.allow, gen);
+      if (!w.allow) _log(ctx, c, `publish to "${topic}"`, w.rule); // counted when the packet is handled again
+    }));
+  }
+  _rememberPublish(c, topic, v.allow, gen);
   if (!v.allow) _denied(ctx, c, `publish to "${topic}"`, v.rule);
+  return v.allow;
+}
+
+function _rememberPublish(c: Client, topic: string, allow: boolean, gen: number): void {
+  c.aclTopic = topic;
+  c.aclAllowed = allow;
+  c.aclGen = gen;
+}
+
+/**
+ * Asks about every filter of a SUBSCRIBE before any is applied; throws AclPending when some
+ * answer comes later, after which maySubscribe() finds them all. Only call when `ctx.auth` is set.
+ */
+export function askSubscribe(ctx: BrokerContext, c: Client, filters: readonly string[]): void {
+  if (c.sink.trusted === true) return;
+  const later: Promise<void>[] = [];
+  const gen = ctx.authGen;
+  for (const f of filters) {
+    if (c.subAcl?.has(f) === true && c.subGen === gen) continue;
+    const v = ctx.auth!.authorize(identityOf(c), "subscribe", f);
+    if (v instanceof Promise) later.push(v.then((w) => _rememberSubscribe(c, f, w, gen)));
+  }
+  if (later.length > 0) throw new AclPending(Promise.all(later).then(() => {}));
+}
+
+function _rememberSubscribe(c: Client, filter: string, v: AclVerdict, gen: number): void {
+  if (c.subAcl === null || c.subGen !== gen) {
+    c.subAcl = new Map();
+    c.subGen = gen;
+  }
+  c.subAcl.set(filter, v);
+}
+
+/** May `c` subscribe to `filter` (without any `$share/group/` prefix), as written? Only call when `ctx.auth` is set. */
+export function maySubscribe(ctx: BrokerContext, c: Client, filter: string): boolean {
+  if (c.sink.trusted === true) return true;
+  let v: AclVerdict | Promise<AclVerdict> | undefined;
+  if (c.subAcl !== null && c.subGen === ctx.authGen) {
+    v = c.subAcl.get(filter);
+    c.subAcl.delete(filter);
+  }
+  v ??= ctx.auth!.authorize(identityOf(c), "subscribe", filter);
+  if (v instanceof Promise) {
+    const gen = ctx.authGen;
+    throw new AclPending(v.then((w) => _rememberSubscribe(c, filter, w, gen)));
+  }
+  if (!v.allow) _denied(ctx, c, `subscribe to "${filter}"`, v.rule);
   return v.allow;
 }
 
@@ -26,30 +88,35 @@ export function mayPublish(ctx: BrokerContext, c: Client, topic: string): boolea
  * May `c` set a will on `topic`? Checked at CONNECT, as a publish: a client may not reach a topic
  * through its will that it may not publish to. Only call when `ctx.auth` is set.
  */
-export function mayPublishWill(ctx: BrokerContext, c: Client, topic: string): boolean {
+export function mayPublishWill(ctx: BrokerContext, c: Client, topic: string): boolean | Promise<boolean> {
+  const what = `set a will on "${topic}"`;
   const v = ctx.auth!.authorize(identityOf(c), "publish", topic);
-  if (!v.allow) _denied(ctx, c, `set a will on "${topic}"`, v.rule);
-  return v.allow;
-}
-
-/** May the will of session `clientId`, set by `by`, still go out (the ACL may have been reloaded)? */
-export function willMayGo(ctx: BrokerContext, clientId: string, w: WillSpec): boolean {
-  if (ctx.auth === null || w.by === null) return true;
-  const v = ctx.auth.authorize(w.by, "publish", w.topic);
-  if (!v.allow) {
-    ctx.metrics.aclDenied++;
-    const by = v.rule === "" ? "auth.no_match = deny" : v.rule;
-    ctx.deps.log.warn(`The will on "${w.topic}" is not published: not authorized any more (${by})`, clientId);
+  if (!(v instanceof Promise)) {
+    if (!v.allow) _denied(ctx, c, what, v.rule);
+    return v.allow;
   }
-  return v.allow;
+  return v.then((w) => {
+    if (!w.allow) _denied(ctx, c, what, w.rule);
+    return w.allow;
+  }, () => false);
 }
 
-/** May `c` subscribe to `filter` (without any `$share/group/` prefix)? Only call when `ctx.auth` is set. */
-export function maySubscribe(ctx: BrokerContext, c: Client, filter: string): boolean {
-  if (c.sink.trusted === true) return true;
-  const v = ctx.auth!.authorize(identityOf(c), "subscribe", filter);
-  if (!v.allow) _denied(ctx, c, `subscribe to "${filter}"`, v.rule);
-  return v.allow;
+/** May the will of session `clientId`, set by `w.by`, still go out (the ACL may have been reloaded)? */
+export function willMayGo(ctx: BrokerContext, clientId: string, w: WillSpec): boolean | Promise<boolean> {
+  if (ctx.auth === null || w.by === null) return true;
+  const answer = (v: AclVerdict): boolean => {
+    if (!v.allow) {
+      ctx.metrics.aclDenied++;
+      const by = v.rule === "" ? "auth.no_match = deny" : v.rule;
+      ctx.deps.log.warn(
+        `The will on "${w.topic}" is not published: not authorized any more (${by})`,
+        clientId,
+      );
+    }
+    return v.allow;
+  };
+  const v = ctx.auth.authorize(w.by, "publish", w.topic);
+  return v instanceof Promise ? v.then(answer, () => false) : answer(v);
 }
 
 /** Read answers kept per connection; past this many topics the cache starts again. */
@@ -69,7 +136,7 @@ export function mayRead(ctx: BrokerContext, c: Client, topic: string): boolean {
   }
   const known = cache.get(topic);
   if (known !== undefined) return known;
-  const v = ctx.auth!.authorize(identityOf(c), "read", topic);
+  const v = ctx.auth!.authorizeRead(identityOf(c), topic);
   if (cache.size >= READ_CACHE_TOPICS) cache.clear();
   cache.set(topic, v.allow);
   if (!v.allow) {
@@ -84,6 +151,10 @@ export function mayRead(ctx: BrokerContext, c: Client, topic: string): boolean {
 
 function _denied(ctx: BrokerContext, c: Client, what: string, rule: string): void {
   ctx.metrics.aclDenied++;
+  _log(ctx, c, what, rule);
+}
+
+function _log(ctx: BrokerContext, c: Client, what: string, rule: string): void {
   const by = rule === "" ? "auth.no_match = deny" : rule;
   ctx.deps.log.warn(`Not authorized to ${what} (${by})`, c.session?.clientId);
 }

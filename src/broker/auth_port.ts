@@ -6,6 +6,13 @@ export interface Identity {
   username: string | undefined;
   /** Remote IP address, without port. */
   ip: string;
+  /** What HTTP authentication may pass on: the listener's port, the MQTT level, the certificate. */
+  port?: number;
+  protocol?: number;
+  certCn?: string | undefined;
+  certSubject?: string | undefined;
+  /** Set by authentication for a superuser: access control lets them do anything. */
+  superuser?: boolean;
 }
 
 /** The result of an ACL check: allowed or not, and the rule that decided ("" for no_match). */
@@ -22,10 +29,17 @@ export interface AuthHooks {
    */
   authenticate(who: Identity, password: Buffer | undefined, byCertificate: boolean): number | Promise<number>;
   /**
-   * May `who` publish to the topic (a will too), subscribe to the filter as written, or read (be
-   * delivered) a message on the topic?
+   * May `who` publish to the topic (a will too), or subscribe to the filter as written? The
+   * answer may come later (HTTP authentication's acl_req).
    */
-  authorize(who: Identity, action: "publish" | "subscribe" | "read", topic: string): AclVerdict;
+  authorize(who: Identity, action: "publish" | "subscribe", topic: string): AclVerdict | Promise<AclVerdict>;
+  /**
+   * After a reload: what the rules say now about a subscription, null when only a later answer
+   * (acl_req) could tell; the subscription then stays.
+   */
+  recheck(who: Identity, filter: string): AclVerdict | null;
+  /** May `who` be delivered a message on the topic? Asked for every delivery, so answered at once. */
+  authorizeRead(who: Identity, topic: string): AclVerdict;
   /**
    * After a reload: may `who`, let in before, stay connected (their user still exists, anonymous
    * access is still on)? The password is not asked again. `byCertificate` as for authenticate.

@@ -31,6 +31,7 @@ import { type Client, type ClientSink, ClientState } from "./state.ts";
 import type { AuthHooks } from "./auth_port.ts";
 import type { BrokerDeps } from "./deps.ts";
 import { type BrokerOptions, DEFAULT_BROKER_OPTIONS } from "./options.ts";
+import { AclPending } from "./access.ts";
 
 /** The broker as the transport and the cli see it. */
 export interface Broker {
@@ -96,12 +97,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
     handle(c, p) {
       if (c.state === ClientState.Closed) return;
       c.active = true;
-      try {
-        _dispatch(ctx, c, p);
-      } catch (e) {
-        if (!(e instanceof MqttError)) throw e;
-        rejectClient(ctx, c, e);
-      }
+      _handle(ctx, c, p);
     },
     reject: (c, err) => rejectClient(ctx, c, err),
     detach: (c) => detachClient(ctx, c),
@@ -172,6 +168,34 @@ function _operations(
     },
     stats: () => _stats(ctx),
   };
+}
+
+function _handle(ctx: BrokerContext, c: Client, p: InboundPacket): void {
+  try {
+    _dispatch(ctx, c, p);
+  } catch (e) {
+    if (e instanceof AclPending) return _later(ctx, c, p, e.answer);
+    if (!(e instanceof MqttError)) throw e;
+    rejectClient(ctx, c, e);
+  }
+}
+
+/**
+ * An access control answer comes later: nothing more is read from `c` until it is in, then the
+ * same packet is handled again (finding the answer) before the packets behind it.
+ */
+function _later(ctx: BrokerContext, c: Client, p: InboundPacket, answer: Promise<void>): void {
+  if (p.cmd === "publish") {
+    // the payload may point into a read buffer that will not stay
+    p.payload = Buffer.from(p.payload);
+    if (p.props !== null) p.props = Buffer.from(p.props);
+  }
+  if (c.holds++ === 0) c.sink.hold();
+  void answer.catch(() => {}).then(() => {
+    if (c.state === ClientState.Closed) return;
+    _handle(ctx, c, p);
+    if (--c.holds === 0 && (c.state as ClientState) !== ClientState.Closed) c.sink.release();
+  });
 }
 
 function _stats(ctx: BrokerContext): ReturnType<Broker["stats"]> {

@@ -30,8 +30,8 @@ export function revalidate(ctx: BrokerContext): void {
     const who = s.owner;
     if (who === null) continue;
     for (const [key, sub] of s.subs) {
-      const v = auth.authorize(who, "subscribe", sub.filter);
-      if (v.allow) continue;
+      const v = auth.recheck(who, sub.filter);
+      if (v === null || v.allow) continue;
       ctx.tree.remove(sub);
       s.subs.delete(key);
       journalUnsubscribe(ctx, s, key);

@@ -6,7 +6,7 @@
  */
 import type { MqttPacket } from "../protocol/codec.ts";
 import type { PublishTemplate } from "../protocol/publish_codec.ts";
-import type { Identity } from "./auth_port.ts";
+import type { AclVerdict, Identity } from "./auth_port.ts";
 import type { OutQueue } from "./outbound.ts";
 
 /** What the transport gives the broker for each connection. */
@@ -26,6 +26,10 @@ export interface ClientSink {
   readonly certUsername?: string | undefined;
   /** A connection from inside the broker (a bridge): no authentication, no access control. */
   readonly trusted?: boolean;
+  /** The port of the listener it came through (HTTP authentication's %p). */
+  readonly localPort?: number;
+  /** The verified client certificate's CN and subject (HTTP authentication's %C and %d). */
+  peerCertificate?(): { cn: string | undefined; subject: string } | undefined;
 }
 
 /** Connection lifecycle. */
@@ -74,6 +78,9 @@ export interface Client {
   /** Whether this connection may read messages of a topic (access.ts), under auth generation `readGen`. */
   readAcl: Map<string, boolean> | null;
   readGen: number;
+  /** SUBSCRIBE answers that came later (HTTP authentication), taken when the packet is handled again. */
+  subAcl: Map<string, AclVerdict> | null;
+  subGen: number;
   /** Why the connection ended, for the log. */
   closeReason: string | null;
 }

@@ -4,7 +4,7 @@ import type { BrokerContext } from "./context.ts";
 import { createMessage } from "./message.ts";
 import { publishMessage } from "./router.ts";
 import { journalSession } from "./durable.ts";
-import type { Session } from "./state.ts";
+import type { Session, WillSpec } from "./state.ts";
 
 /** The connection ended without a normal DISCONNECT: publish the will now or when its delay passes. */
 export function scheduleWill(ctx: BrokerContext, s: Session): void {
@@ -25,18 +25,22 @@ export function publishWill(ctx: BrokerContext, s: Session): void {
   s.willSid = 0;
   s.willAt = 0;
   if (w === null) return;
-  if (willMayGo(ctx, s.clientId, w)) {
-    const expiresAt = w.expiry >= 0 ? ctx.deps.now() + w.expiry * 1000 : 0;
-    const msg = createMessage(w.topic, w.payload, {
-      qos: w.qos,
-      retain: w.retain,
-      props: w.props,
-      expiresAt,
-      origin: s,
-    });
-    msg.owned = true;
-    ctx.metrics.willsPublished++;
-    publishMessage(ctx, msg);
-  }
+  const ok = willMayGo(ctx, s.clientId, w);
+  if (ok === true) _publish(ctx, s, w);
+  else if (ok !== false) void ok.then((allowed) => allowed && _publish(ctx, s, w));
   if (ctx.sessions.get(s.clientId) === s) journalSession(ctx, s); // the will is gone
+}
+
+function _publish(ctx: BrokerContext, s: Session, w: WillSpec): void {
+  const expiresAt = w.expiry >= 0 ? ctx.deps.now() + w.expiry * 1000 : 0;
+  const msg = createMessage(w.topic, w.payload, {
+    qos: w.qos,
+    retain: w.retain,
+    props: w.props,
+    expiresAt,
+    origin: s,
+  });
+  msg.owned = true;
+  ctx.metrics.willsPublished++;
+  publishMessage(ctx, msg);
 }

@@ -7,7 +7,7 @@ import type { Config } from "../config/config.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { DEFAULT_DISK_CACHE_SIZE } from "../config/config_sections.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { readConfigFile } from "./read_config_file.ts";
+import { readClientTls } from "./read_config_file.ts";
 import type { ClientTlsOptions } from "../runtime/tls_options.ts";
 
 type BridgeConfig = NonNullable<Config["bridges"]["mqtt"]>["named"][string];
@@ -33,7 +33,7 @@ async function _bridge(
 ): Promise<BridgeOptions> {
   const path = `bridges.mqtt.${name}`;
   const tls = b.ssl.enable || b.server.startsWith("tls+")
-    ? await _tls(rt, b.ssl, `${path}.ssl`, source)
+    ? await readClientTls(rt, b.ssl, `${path}.ssl`, source)
     : undefined;
   const servers = [_server(b.server, tls, `${path}.server`, source)];
   for (const [i, s] of (b.hybrid_bridging ? b.hybrid_servers : []).entries()) {
@@ -98,20 +98,6 @@ function _server(
   const s: UpstreamServer = { url, host: m[2]!, port };
   if (m[1] === "tls+mqtt-tcp") s.tls = tls ?? {};
   return s;
-}
-
-async function _tls(
-  rt: Runtime,
-  s: BridgeConfig["ssl"],
-  path: string,
-  source: string,
-): Promise<ClientTlsOptions> {
-  const t: ClientTlsOptions = { rejectUnauthorized: s.verify_peer || s.cacertfile !== null };
-  if (s.cacertfile !== null) t.ca = await readConfigFile(rt, s.cacertfile, source, `${path}.cacertfile`);
-  if (s.certfile !== null) t.cert = await readConfigFile(rt, s.certfile, source, `${path}.certfile`);
-  if (s.keyfile !== null) t.key = await readConfigFile(rt, s.keyfile, source, `${path}.keyfile`);
-  if (s.key_password !== null) t.passphrase = s.key_password;
-  return t;
 }
 
 function _userProps(m: Record<string, string>): Record<string, string> | undefined {

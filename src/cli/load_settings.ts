@@ -3,13 +3,13 @@
  * the auth settings with the ACL file read, and the listeners with their certificate files read.
  * Any file that cannot be read is a ConfigError naming the key and the path.
  */
-import { AclRuleError, nanomqAclRules, parseHmqAcl } from "../auth/acl_rules.ts";
 import type { AuthSettings } from "../auth/create_auth.ts";
 import type { Config, TlsListenerConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config_error.ts";
 import { loadConfig, type LoadedConfig } from "../config/load_config.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { ListenerSpec } from "../transport/listeners.ts";
+import { authSettings } from "./auth_settings.ts";
 import { flagEdits, type StartFlags } from "./start_flags.ts";
 import { type BridgeOptions, localClientId } from "../bridge/bridge_options.ts";
 import { readConfigFile } from "./read_config_file.ts";
@@ -51,7 +51,7 @@ export async function loadSettings(
   return {
     loaded,
     conf,
-    auth: await _auth(rt, cfg, loaded.source),
+    auth: await authSettings(rt, cfg, loaded.source),
     listeners: await _listeners(rt, cfg, loaded.source),
     bridges: await bridgeSettings(rt, cfg, loaded.source),
     notices,
@@ -89,24 +89,6 @@ function _checkRuntime(rt: Runtime, cfg: Config, source: string): void {
         spec.key === "sqlite" ? " (or set sqlite.enable = false)" : ""
       } to run without persistence`,
   );
-}
-
-async function _auth(rt: Runtime, cfg: Config, source: string): Promise<AuthSettings> {
-  const a = cfg.auth;
-  const text = a.acl_file === null ? null : await readConfigFile(rt, a.acl_file, source, "auth.acl_file");
-  try {
-    const rules = text === null ? [] : parseHmqAcl(text, a.acl_file!);
-    return {
-      allowAnonymous: a.allow_anonymous,
-      passwords: a.password,
-      rules: [...rules, ...nanomqAclRules(a.acl.rules)],
-      noMatch: a.no_match,
-      denyAction: a.deny_action,
-    };
-  } catch (e) {
-    if (e instanceof AclRuleError) throw new ConfigError(e.file, e.line, e.key, e.detail);
-    throw e;
-  }
 }
 
 async function _listeners(rt: Runtime, cfg: Config, source: string): Promise<ListenerSpec[]> {

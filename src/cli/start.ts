@@ -3,7 +3,8 @@
  * with --daemon, listen, and run until SIGINT/SIGTERM; SIGHUP reloads.
  */
 import { parseArgs } from "node:util";
-import { authNeeded, createAuth } from "../auth/create_auth.ts";
+import type { HttpSend } from "../auth/http_auth.ts";
+import { authHooks, httpPools } from "./auth_settings.ts";
 import { type Broker, createBroker } from "../broker/broker.ts";
 import type { Store } from "../store/store.ts";
 import { openStore, storeSpec } from "./open_store.ts";
@@ -84,6 +85,7 @@ interface Running {
   child: boolean;
   pidFile: string;
   listeners: Listeners;
+  http: (poolSize: number) => HttpSend;
 }
 
 async function _run(
@@ -98,9 +100,10 @@ async function _run(
   _exitOnInternalError(rt, log);
   for (const n of st.notices) log.warn(n);
   for (const w of st.loaded.warnings) log.warn(w);
+  const http = httpPools(rt);
   let started: Started;
   try {
-    started = await _start(rt, st, log, flags.discard_store === true);
+    started = await _start(rt, st, log, flags.discard_store === true, http);
   } catch (e) {
     log.fatal(`${(e as Error).message}; the broker did not start`);
     if (!_logSettings(st, child).console) io.err(`${(e as Error).message}\n`);
@@ -117,7 +120,7 @@ async function _run(
   io.err(
     `broker ${rt.name} ${rt.version}: listening on ${on} (config: ${st.loaded.source}, pid ${rt.pid})\n`,
   );
-  const state: Running = { rt, flags, st, broker, log, child, pidFile, listeners };
+  const state: Running = { rt, flags, st, broker, log, child, pidFile, listeners, http };
   let reloading = Promise.resolve();
   rt.onSignal("SIGHUP", () => {
     reloading = reloading.then(() => _reload(state)).catch((e) =>
@@ -199,7 +202,13 @@ function startBridges(
 }
 
 /** Opens the store, restores from it, and starts the broker and its listeners. */
-async function _start(rt: Runtime, st: Settings, log: BrokerLogger, discardStore: boolean): Promise<Started> {
+async function _start(
+  rt: Runtime,
+  st: Settings,
+  log: BrokerLogger,
+  discardStore: boolean,
+  http: (poolSize: number) => HttpSend,
+): Promise<Started> {
   const cfg = st.loaded.config;
   const store = openStore(rt, cfg, st.loaded.source, log, discardStore);
   try {
@@ -217,7 +226,7 @@ async function _start(rt: Runtime, st: Settings, log: BrokerLogger, discardStore
       );
       if (spec.ignored !== "") log.warn(spec.ignored);
     }
-    broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
+    broker.setAuth(authHooks(rt, st.auth, log, http));
     const commit = store === null ? null : store.commit.bind(store);
     const listeners = await startListeners(rt, broker, st.listeners, log, { commit });
     if (store === null && st.bridges.length > 0) {
@@ -248,7 +257,7 @@ async function _reload(r: Running): Promise<void> {
     const st = await loadSettings(r.rt, r.flags, conf);
     // bridges keep running as started, their caches too
     r.broker.configure({ ...brokerOptions(st), sessionQueueLen: r.broker.options.sessionQueueLen });
-    r.broker.setAuth(authNeeded(st.auth) ? createAuth(st.auth) : null);
+    r.broker.setAuth(authHooks(r.rt, st.auth, r.log, r.http));
     r.log.configure(_logSettings(st, r.child));
     for (const w of st.loaded.warnings) r.log.warn(w);
     if (JSON.stringify(st.loaded.config.bridges) !== JSON.stringify(r.st.loaded.config.bridges)) {

@@ -159,16 +159,12 @@ const authSpec = obj({
   allow_anonymous: bool(true),
   no_match: oneOf("allow", ["allow", "deny"]),
   deny_action: oneOf("ignore", ["ignore", "disconnect"]),
-  cache: notice(
-    obj({ max_size: int(32, 0, 1_000_000), ttl: duration(60_000, 0, 86_400_000) }),
-    "has no effect: ACL rules are evaluated in memory and need no cache",
-  ),
+  // how long, and how many per client, acl_req answers are kept (rules need no cache)
+  cache: obj({ max_size: int(32, 0, 1_000_000), ttl: duration(60_000, 0, 86_400_000) }),
   password: strMap(),
   acl: obj({ rules: list(aclRuleSpec) }),
   acl_file: optStr(),
-  http_auth: section(
-    notice(httpAuthSpec, "is parsed; HTTP authentication is not implemented yet, so it is not used"),
-  ),
+  http_auth: section(httpAuthSpec),
 });
 
 const sqliteSpec = obj({

@@ -11,8 +11,13 @@
 import process from "node:process";
 import { createNodeRuntime } from "./node_runtime.ts";
 import type { Runtime } from "./runtime.ts";
-import { commonName, TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions, type TlsOptions } from "./tls_options.ts";
-import type { Connection, ConnectionHandlers, ServerHandle } from "./connection.ts";
+import {
+  peerCertificateOf,
+  TLS_HANDSHAKE_TIMEOUT_MS,
+  tlsLibraryOptions,
+  type TlsOptions,
+} from "./tls_options.ts";
+import type { Connection, ConnectionHandlers, PeerCertificate, ServerHandle } from "./connection.ts";
 import { RuntimeError } from "./runtime_error.ts";
 
 /** The part of Bun's socket API used here (bun-types would bring Bun's globals into every file). */
@@ -20,6 +25,7 @@ interface BunSocket {
   data: BunConnection;
   readonly remoteAddress: string;
   readonly remotePort?: number;
+  readonly localPort?: number;
   write(data: Uint8Array): number;
   setNoDelay(on: boolean): void;
   pause(): void;
@@ -31,7 +37,7 @@ interface BunSocket {
   /** Seconds without activity before the `timeout` handler runs; 0 = none. */
   timeout(seconds: number): void;
   readonly authorized?: boolean;
-  getPeerCertificate?(): { subject?: { CN?: string | string[] } } | null;
+  getPeerCertificate?(): { subject?: Record<string, string | string[] | undefined> } | null;
 }
 interface BunListener {
   readonly hostname: string;
@@ -137,8 +143,12 @@ class BunConnection implements Connection {
   destroy(): void {
     this.s.terminate();
   }
-  peerCommonName(): string | undefined {
-    return this.s.authorized === true ? commonName(this.s.getPeerCertificate?.()?.subject) : undefined;
+  get localPort(): number {
+    return this.s.localPort ?? 0;
+  }
+  peerCertificate(): PeerCertificate | undefined {
+    if (this.s.authorized !== true) return undefined;
+    return peerCertificateOf(this.s.getPeerCertificate?.()?.subject);
   }
 }
 

@@ -12,6 +12,8 @@ export interface ConnectionHandlers {
 /** A bidirectional byte stream to one client. */
 export interface Connection {
   readonly remoteAddress: string;
+  /** The port of the listener it came through (0 for the broker's own). */
+  readonly localPort: number;
   /** True when a `write()` that returned true no longer refers to the buffer it was given. */
   readonly copiesWrites: boolean;
   /** Starts delivering events; call once. */
@@ -25,10 +27,17 @@ export interface Connection {
   end(): void;
   /** Closes at once. */
   destroy(): void;
-  /** The Common Name of the client certificate, when one was presented and verified. */
-  peerCommonName(): string | undefined;
+  /** The client certificate's Common Name and subject, when one was presented and verified. */
+  peerCertificate(): PeerCertificate | undefined;
   /** A connection from inside the broker (a bridge): no authentication, no access control. */
   readonly trusted?: boolean;
+}
+
+/** What a verified client certificate says. */
+export interface PeerCertificate {
+  cn: string | undefined;
+  /** The subject as "CN=device-1,O=Example". */
+  subject: string;
 }
 
 /** A listening socket. */

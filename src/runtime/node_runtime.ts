@@ -3,14 +3,15 @@
  * Bun.listen under Bun; see docs/performance.md).
  */
 import { createOsServices } from "./os_services.ts";
+import { createHttpClient } from "./http_client.ts";
 import { listenWs } from "./ws_listener.ts";
 import { readFile } from "node:fs/promises";
 import net from "node:net";
 import tls from "node:tls";
 import process from "node:process";
 import type { ConnectOptions, Runtime } from "./runtime.ts";
-import { commonName, TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions } from "./tls_options.ts";
-import type { Connection, ConnectionHandlers, ServerHandle } from "./connection.ts";
+import { peerCertificateOf, TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions } from "./tls_options.ts";
+import type { Connection, ConnectionHandlers, PeerCertificate, ServerHandle } from "./connection.ts";
 import { RuntimeError } from "./runtime_error.ts";
 
 function _listen(server: net.Server, host: string, port: number): Promise<ServerHandle> {
@@ -57,9 +58,15 @@ class SocketConnection implements Connection {
   destroy(): void {
     this.s.destroy();
   }
-  peerCommonName(): string | undefined {
+  get localPort(): number {
+    return this.s.localPort ?? 0;
+  }
+  peerCertificate(): PeerCertificate | undefined {
     const t = this.s as tls.TLSSocket;
-    return t.encrypted === true && t.authorized ? commonName(t.getPeerCertificate()?.subject) : undefined;
+    if (t.encrypted !== true || !t.authorized) return undefined;
+    return peerCertificateOf(
+      t.getPeerCertificate()?.subject as unknown as Record<string, string> | undefined,
+    );
   }
 }
 
@@ -138,6 +145,7 @@ export function createNodeRuntime(): Runtime {
       return _listen(server, host, port);
     },
     listenWs,
+    httpClient: createHttpClient,
     connect: _connect,
     readTextFile: (path) => readFile(path, "utf8"),
     now: Date.now,

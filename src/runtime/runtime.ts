@@ -1,4 +1,5 @@
 /** What the rest of the program may ask of the operating system. Only src/runtime/ implements it. */
+import type { HttpRequester } from "./http_client.ts";
 import type { OsServices } from "./os_services.ts";
 import type { ClientTlsOptions, TlsOptions } from "./tls_options.ts";
 import type { WsListenOptions } from "./ws_listener.ts";
@@ -28,6 +29,8 @@ export interface Runtime extends OsServices {
   ): Promise<ServerHandle>;
   /** An outgoing TCP (or TLS) connection; rejects with the reason it could not be made. */
   connect(o: ConnectOptions): Promise<Connection>;
+  /** An HTTP(S) client keeping at most `poolSize` connections per server (HTTP authentication). */
+  httpClient(poolSize: number): HttpRequester;
   /** MQTT over WebSocket (WSS with `o.tls`): node:http + ws under every runtime. */
   listenWs(o: WsListenOptions, onConnection: (c: Connection) => void): Promise<ServerHandle>;
   readTextFile(path: string): Promise<string>;

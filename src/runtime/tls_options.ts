@@ -41,7 +41,17 @@ export interface ClientTlsOptions {
 }
 
 /** The CN of a certificate subject (which may list several). */
-export function commonName(subject: { CN?: string | string[] } | undefined): string | undefined {
+function _commonName(subject: { CN?: string | string[] } | undefined): string | undefined {
   const cn = subject?.CN;
   return Array.isArray(cn) ? cn[0] : cn;
+}
+
+/** A verified certificate's subject (as node:tls and Bun give it), in the form connections report. */
+export function peerCertificateOf(
+  subject: Record<string, string | string[] | undefined> | undefined,
+): { cn: string | undefined; subject: string } {
+  const parts = Object.entries(subject ?? {}).flatMap(([k, v]) =>
+    v === undefined ? [] : (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`)
+  );
+  return { cn: _commonName(subject), subject: parts.join(",") };
 }

@@ -37,7 +37,7 @@ class WsConnection implements Connection {
     }
   };
 
-  constructor(private readonly ws: WebSocket, readonly remoteAddress: string) {}
+  constructor(private readonly ws: WebSocket, readonly remoteAddress: string, readonly localPort: number) {}
 
   start(h: ConnectionHandlers): void {
     this.h = h;
@@ -68,7 +68,7 @@ class WsConnection implements Connection {
   destroy(): void {
     this.ws.terminate();
   }
-  peerCommonName(): string | undefined {
+  peerCertificate(): undefined {
     return undefined; // WSS listeners do not ask for client certificates
   }
 }
@@ -96,7 +96,8 @@ export function listenWs(o: WsListenOptions, onConnection: (c: Connection) => vo
       return;
     }
     const addr = `${req.socket.remoteAddress ?? "?"}:${req.socket.remotePort ?? 0}`;
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(new WsConnection(ws, addr)));
+    const port = req.socket.localPort ?? 0;
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(new WsConnection(ws, addr, port)));
   });
   server.on("tlsClientError", () => {}); // a failed handshake concerns that client only
   return new Promise<ServerHandle>((resolve, reject) => {

@@ -8,7 +8,7 @@ import { PacketWriter } from "../protocol/packet_writer.ts";
 import { MqttError, RC } from "../protocol/reason_code.ts";
 import { type Client, type ClientSink, ClientState } from "../broker/state.ts";
 import type { Logger } from "../broker/deps.ts";
-import type { Connection, ConnectionHandlers } from "../runtime/connection.ts";
+import type { Connection, ConnectionHandlers, PeerCertificate } from "../runtime/connection.ts";
 
 /** Bytes encoded per connection per turn before yielding to the others. */
 const FLUSH_BUDGET = 256 * 1024;
@@ -95,7 +95,15 @@ export class Link implements ClientSink, ConnectionHandlers {
   }
 
   get certUsername(): string | undefined {
-    return this.useCn ? this.conn.peerCommonName() : undefined;
+    return this.useCn ? this.conn.peerCertificate()?.cn : undefined;
+  }
+
+  get localPort(): number {
+    return this.conn.localPort;
+  }
+
+  peerCertificate(): PeerCertificate | undefined {
+    return this.conn.peerCertificate();
   }
 
   onData(chunk: Buffer): void {

@@ -23,7 +23,8 @@ type Row = [Identity, AclAction, string, boolean];
 function decide(rules: ReturnType<typeof parseHmqAcl>, noMatch: "allow" | "deny", rows: Row[]): void {
   const auth = createAuth({ allowAnonymous: true, passwords: {}, rules, noMatch, denyAction: "ignore" });
   for (const [id, action, topic, allowed] of rows) {
-    const v = auth.authorize(id, action, topic);
+    const v = action === "read" ? auth.authorizeRead(id, topic) : auth.authorize(id, action, topic);
+    assert.ok(!(v instanceof Promise));
     assert.equal(
       v.allow,
       allowed,

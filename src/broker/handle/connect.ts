@@ -68,7 +68,16 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
   if (certUser !== undefined) p.username = certUser; // the certificate, not the CONNECT, says who it is
   const auth = ctx.auth;
   if (auth === null || c.sink.trusted === true) return _accept(ctx, c, p, clientId, assigned, keepalive);
-  const who = (c.identity = { clientId, username: p.username, ip: ipOf(c.sink.remoteAddress) });
+  const cert = c.sink.peerCertificate?.();
+  const who: Identity = (c.identity = {
+    clientId,
+    username: p.username,
+    ip: ipOf(c.sink.remoteAddress),
+    port: c.sink.localPort ?? 0,
+    protocol: c.version,
+    certCn: cert?.cn,
+    certSubject: cert?.subject,
+  });
   const verdict = auth.authenticate(who, p.password, certUser !== undefined);
   if (typeof verdict === "number") return _authenticated(ctx, c, p, verdict, [clientId, assigned, keepalive]);
   // the answer comes later: read nothing more from this connection until then
@@ -88,10 +97,19 @@ function _authenticated(
   [clientId, assigned, keepalive]: [string, string | undefined, number],
 ): void {
   if (code === 0) {
-    if (p.will === undefined || mayPublishWill(ctx, c, p.will.topic)) {
-      return _accept(ctx, c, p, clientId, assigned, keepalive);
-    }
-    return refuseConnect(ctx, c, RC.NOT_AUTHORIZED, "Not authorized to publish to the will topic");
+    const ok = p.will === undefined || mayPublishWill(ctx, c, p.will.topic);
+    const go = (allowed: boolean): void => {
+      if (allowed) _accept(ctx, c, p, clientId, assigned, keepalive);
+      else refuseConnect(ctx, c, RC.NOT_AUTHORIZED, "Not authorized to publish to the will topic");
+    };
+    if (typeof ok === "boolean") return go(ok);
+    if (c.holds++ === 0) c.sink.hold();
+    void ok.then((allowed) => {
+      if (c.state !== ClientState.New) return; // closed meanwhile
+      go(allowed);
+      if (--c.holds === 0 && (c.state as ClientState) !== ClientState.Closed) c.sink.release();
+    });
+    return;
   }
   ctx.metrics.authFailures++;
   const user = p.username === undefined ? "no user name" : `user "${p.username}"`;

@@ -7,7 +7,7 @@ import { isCleanString } from "../../protocol/utf8.ts";
 import { sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { deliver } from "../router.ts";
-import { maySubscribe } from "../access.ts";
+import { askSubscribe, maySubscribe } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
 import type { Client, Subscription } from "../state.ts";
 
@@ -22,6 +22,13 @@ export function handleSubscribe(ctx: BrokerContext, c: Client, p: ISubscribePack
   const raw = p.raw ?? Buffer.alloc(0);
   const granted: number[] = [];
   const added: [Subscription, boolean][] = [];
+  if (ctx.auth !== null) {
+    askSubscribe(
+      ctx,
+      c,
+      p.subscriptions.map((r) => parseSharedFilter(r.topic)?.filter ?? r.topic),
+    );
+  }
   for (const req of p.subscriptions) {
     if (!isCleanString(req.topic, raw)) {
       throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
