@@ -92,3 +92,41 @@ describe("ACL rules from the configuration", () => {
     });
   });
 });
+
+describe("HTTP authentication from the configuration", () => {
+  async function settingsOf(text: string) {
+    const dir = mkdtempSync(join(tmpdir(), "http-auth-"));
+    const conf = join(dir, "n.conf");
+    writeFileSync(conf, text);
+    return await loadSettings({ ...createRuntime(), env: {} }, { conf });
+  }
+
+  test("auth_req, super_req and acl_req with NanoMQ's keys; https reads ssl.cacertfile; cache is auth.cache", async () => {
+    const certs = makeTestCerts();
+    const st = await settingsOf(
+      'auth {\n  cache { max_size = 8, ttl = 30s }\n  http_auth {\n    auth_req { url = "https://a.example/auth", method = get, ' +
+        `ssl { cacertfile = "${certs.caFile}" } }\n` +
+        '    acl_req { url = "http://127.0.0.1:8991/acl", headers.Content-Type = "application/json", params = {t = "%t"} }\n' +
+        "    timeout = 3s\n    pool_size = 4\n  }\n}\n",
+    );
+    const h = st.auth.http!;
+    assert.equal(h.auth?.method, "get");
+    assert.equal(h.auth?.tls?.ca, certs.pem(certs.caFile));
+    assert.equal(h.auth?.tls?.rejectUnauthorized, true);
+    assert.equal(h.superuser, null);
+    assert.deepEqual(h.acl?.headers, { "content-type": "application/json" });
+    assert.deepEqual(h.acl?.params, { t: "%t" });
+    assert.deepEqual([h.timeoutMs, h.poolSize, h.cacheTtlMs, h.cacheSize], [3000, 4, 30_000, 8]);
+  });
+
+  test("a section that asks nobody, or a URL that is not http(s), refuses to start naming the key", async () => {
+    await assert.rejects(
+      settingsOf("auth.http_auth { timeout = 3s }\n"),
+      /auth\.http_auth: set auth_req\.url/,
+    );
+    await assert.rejects(
+      settingsOf('auth.http_auth.auth_req.url = "ftp://x/auth"\n'),
+      /auth\.http_auth\.auth_req\.url: "ftp:\/\/x\/auth" is not an http:\/\/ or https:\/\/ URL/,
+    );
+  });
+});
