@@ -1,7 +1,7 @@
 /**
  * Benchmark: this broker and Mosquitto side by side, same load, pinned cores, medians.
  *
- *   npm run bench -- [--reps 3] [--duration 10] [--scenarios a,b,c,d,e,f] [--tls|--ws|--persist|--bridge] [--out FILE]
+ *   npm run bench -- [--reps 3] [--duration 10] [--scenarios a,b,c,d,e,f] [--tls|--ws|--persist|--acl|--bridge] [--out FILE]
  *
  * Scenarios a-f by default; g and h are QoS 1 fan-out and fan-in, the default with --persist.
  *
@@ -12,6 +12,9 @@
  * --persist compares persistence: Mosquitto with `persistence true`, this broker in memory, and
  * this broker with `sqlite { }` (a fresh database each run). Subscribers keep persistent sessions
  * (Clean Session 0): see _persistentSubscribers.
+ *
+ * --acl adds this broker with an ACL of 50 rules (scenarios d and g by default): every delivery is
+ * checked for read permission, so fan-out shows what the checks cost ("vs no ACL").
  *
  * --bridge measures bridges instead (scripts/bench_bridge.ts): messages forwarded to an upstream
  * Mosquitto at QoS 1, and the drain rate of a 100,000-message cache.
@@ -47,10 +50,14 @@ const { values: opt } = parseArgs({
     tls: { type: "boolean", default: false },
     ws: { type: "boolean", default: false },
     persist: { type: "boolean", default: false },
+    acl: { type: "boolean", default: false },
     bridge: { type: "boolean", default: false },
   },
 });
 const PERSIST = opt.persist === true;
+const ACL = opt.acl === true;
+/** A column comparing runs of this broker with each other. */
+const VS = PERSIST || ACL;
 const TLS = opt.tls === true;
 const WS = opt.ws === true;
 const REPS = Number(opt.reps);
@@ -180,8 +187,8 @@ function row(s: string, name: string, rs: Result[], base: Result[] | null): stri
   } | ${Number.isFinite(ratio) ? ratio.toFixed(2) + "x" : ""}${note} |`;
 }
 
-/** --persist: the delivered rate of `rs` relative to this broker in memory, as a table cell. */
-function _vsMemory(rs: Result[], memory: Result[] | undefined): string {
+/** --persist, --acl: the delivered rate of `rs` relative to another run of this broker, as a table cell. */
+function _vs(rs: Result[], memory: Result[] | undefined): string {
   if (memory === undefined) return "";
   const rate = (xs: Result[]) => median(xs.filter((r) => r.error === undefined).map((r) => r.recv_rate));
   const ratio = rate(rs) / rate(memory);
@@ -192,9 +199,9 @@ async function main(): Promise<void> {
   execFileSync("bash", [`${ROOT}scripts/install_test_deps.sh`, "--bench"], { stdio: "inherit" });
   const gen = loadGenerator(PERSIST);
   if (opt.bridge === true) return await _bridge(gen);
-  const list = brokers(TLS ? readableCerts() : null, { persist: PERSIST, ws: WS });
+  const list = brokers(TLS ? readableCerts() : null, { persist: PERSIST, ws: WS, acl: ACL });
   const stunnel = TLS ? startStunnel(list) : WS ? startWsProxy() : null;
-  const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : "a,b,c,d,e,f")).split(",");
+  const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : ACL ? "d,g" : "a,b,c,d,e,f")).split(",");
   const results = new Map<string, Result[]>();
   for (const s of scen) {
     for (let rep = 1; rep <= REPS; rep++) {
@@ -234,17 +241,17 @@ async function main(): Promise<void> {
     }.`,
     "",
     `| scenario | broker | delivered | latency p50 / p99 | lost | broker CPU | broker RSS | vs Mosquitto |${
-      PERSIST ? " vs memory |" : ""
+      VS ? (PERSIST ? " vs memory |" : " vs no ACL |") : ""
     }`,
-    `|---|---|---:|---:|---:|---:|---:|---:|${PERSIST ? "---:|" : ""}`,
+    `|---|---|---:|---:|---:|---:|---:|---:|${VS ? "---:|" : ""}`,
   ];
   for (const s of scen) {
     const base = results.get(`${s}/Mosquitto`) ?? null;
     for (const b of list) {
       const rs = results.get(`${s}/${b.name}`) ?? [];
       const line = row(s, b.name, rs, b.name === "Mosquitto" ? null : base);
-      const memory = b.name.endsWith(", sqlite") ? results.get(`${s}/this broker, memory`) : undefined;
-      lines.push(PERSIST ? `${line} ${_vsMemory(rs, memory)} |` : line);
+      const other = b.vs === undefined ? undefined : results.get(`${s}/${b.vs}`);
+      lines.push(VS ? `${line} ${_vs(rs, other)} |` : line);
     }
   }
   stunnel?.kill();
@@ -256,6 +263,8 @@ async function main(): Promise<void> {
       ? ".bench/results-ws.md"
       : PERSIST
       ? ".bench/results-persist.md"
+      : ACL
+      ? ".bench/results-acl.md"
       : ".bench/results.md");
   writeFileSync(`${ROOT}${out}`, table + "\n");
   console.log(table);

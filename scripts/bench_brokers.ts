@@ -51,6 +51,8 @@ export interface BrokerRun {
   /** Where mqttload connects: the broker, or the stunnel in front of it. */
   loadPort: number;
   cmd: string;
+  /** Another run of this broker it is compared with, in a column of its own (--persist, --acl). */
+  vs?: string;
 }
 
 /** Empty persistence folders before each broker start (--persist); Mosquitto's user must write its own. */
@@ -62,7 +64,10 @@ export function freshStores(): void {
   }
 }
 
-export function brokers(certs: TestCerts | null, o: { persist: boolean; ws: boolean }): BrokerRun[] {
+export function brokers(
+  certs: TestCerts | null,
+  o: { persist: boolean; ws: boolean; acl: boolean },
+): BrokerRun[] {
   const mosqConf = `${BENCH}/mosquitto.conf`;
   const ourConf = `${BENCH}/broker.conf`;
   const tlsMosq = certs === null
@@ -96,7 +101,30 @@ export function brokers(certs: TestCerts | null, o: { persist: boolean; ws: bool
       cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${ourConf}`,
     },
     ...(o.persist ? [_sqliteBroker()] : []),
+    ...(o.acl ? [_aclBroker()] : []),
   ];
+}
+
+/**
+ * This broker with an hmq ACL of 50 rules, `no_match = deny`: 49 subscribe denials on other
+ * topics that every check walks through, then one rule allowing everything.
+ */
+function _aclBroker(): BrokerRun {
+  const acl = `${BENCH}/acl.conf`;
+  const rules = Array.from({ length: 49 }, (_, i) => `deny clientid * sub other${i}/+/x/#`);
+  writeFileSync(acl, `${rules.join("\n")}\nallow clientid * pubsub #\n`);
+  const conf = `${BENCH}/broker-acl.conf`;
+  writeFileSync(
+    conf,
+    `listeners.tcp.bind = "127.0.0.1:18840"\nauth {\n  no_match = deny\n  acl_file = "${acl}"\n}\n`,
+  );
+  return {
+    name: "this broker, ACL of 50 rules",
+    port: 18840,
+    loadPort: 18840,
+    cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${conf}`,
+    vs: "this broker",
+  };
 }
 
 /** This broker with `sqlite { }` on a database that start() empties before each run. */
@@ -110,6 +138,7 @@ function _sqliteBroker(): BrokerRun {
     name: "this broker, sqlite",
     port: 18840,
     loadPort: 18840,
+    vs: "this broker, memory",
     cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${conf}`,
   };
 }
