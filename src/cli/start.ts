@@ -110,16 +110,11 @@ async function _run(
     log.close();
     return 1;
   }
-  const { broker, listeners, store, bridges } = started;
-  await rt.writeTextFile(pidFile, `${rt.pid}\n`);
+  const { broker, listeners, store } = started;
   const stopTick = rt.every(1000, () => {
     broker.tick(rt.now());
     store?.commit(); // expiries and wills journaled by the tick
   });
-  const on = listeners.servers.map((s) => `${s.address.host}:${s.address.port}`).join(", ");
-  io.err(
-    `broker ${rt.name} ${rt.version}: listening on ${on} (config: ${st.loaded.source}, pid ${rt.pid})\n`,
-  );
   const state: Running = { rt, flags, st, broker, log, child, pidFile, listeners, http };
   let reloading = Promise.resolve();
   rt.onSignal("SIGHUP", () => {
@@ -127,7 +122,24 @@ async function _run(
       log.error(`Reload failed: ${(e as Error).message}`)
     );
   });
-  return await new Promise<number>((resolve) => {
+  const stopped = _untilStopped(rt, log, pidFile, { ...started, stopTick });
+  // only now: `broker stop` signals the pid it finds there, and the signal must find the handlers
+  await rt.writeTextFile(pidFile, `${rt.pid}\n`);
+  const on = listeners.servers.map((s) => `${s.address.host}:${s.address.port}`).join(", ");
+  io.err(
+    `broker ${rt.name} ${rt.version}: listening on ${on} (config: ${st.loaded.source}, pid ${rt.pid})\n`,
+  );
+  return await stopped;
+}
+
+/** Resolves with the exit code once SIGINT or SIGTERM has stopped everything. */
+function _untilStopped(
+  rt: Runtime,
+  log: BrokerLogger,
+  pidFile: string,
+  { broker, listeners, store, bridges, stopTick }: Started & { stopTick: () => void },
+): Promise<number> {
+  return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
