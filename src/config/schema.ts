@@ -264,13 +264,22 @@ function _parseFields<F extends Fields>(
       if (named.notice !== undefined) cx.warn(p, named.notice);
     } else {
       const near = closestKey(k, Object.keys(fields));
-      cx.warn(p, `is not a known key${near === null ? "" : ` (did you mean ${near}?)`}; ignored`);
+      const what = `is not a known key${near === null ? "" : ` (did you mean ${near}?)`}`;
+      // a mistyped key there could leave the broker open: it does not start instead
+      if (_securityRelevant(p) || (path === "" && (near === "auth" || near === "listeners"))) {
+        cx.fail(p, `${what}; access control, TLS and listeners take no unknown keys`);
+      } else cx.warn(p, `${what}; ignored`);
     }
   }
   for (const [k, spec] of Object.entries(fields)) {
     if (spec.required === true && !(k in o)) cx.fail(path === "" ? k : `${path}.${k}`, "is required");
   }
   return { out: out as FromFields<F>, named: children };
+}
+
+/** Keys under these sections decide who gets in and what they may do. */
+function _securityRelevant(path: string): boolean {
+  return path.startsWith("auth.") || path.startsWith("listeners.") || /(^|\.)ssl\./.test(path);
 }
 
 /** A whole number in [min, max], null when absent. */

@@ -163,6 +163,20 @@ describe("loadConfig", () => {
       /b1\.forwards\.0\.remote_topic: is required/,
     ],
     ["mqtt { max_packet_size = ", /^x\.conf: \(syntax\): .*fix the HOCON syntax$/],
+    // a mistyped key where access control or TLS is decided stops the start instead of being ignored
+    [
+      'auth.acl_fle = "acl.conf"',
+      /^x\.conf:1: auth\.acl_fle: is not a known key \(did you mean acl\?\); access control/,
+    ],
+    ["auht.allow_anonymous = false", /^x\.conf:1: auht: is not a known key \(did you mean auth\?\)/],
+    [
+      'listeners.ssl { bind = "0.0.0.0:8883", verify_per = true }',
+      /listeners\.ssl\.verify_per: is not a known key/,
+    ],
+    [
+      'bridges.mqtt.b1 { server = "mqtt-tcp://h:1883", ssl { verify = true } }',
+      /b1\.ssl\.verify: is not a known key/,
+    ],
   ];
   for (const [text, message] of errors) {
     test(`error: ${text.split("\n")[0]}`, async () => {
@@ -171,14 +185,14 @@ describe("loadConfig", () => {
   }
 
   test("an unknown key is a warning that suggests the closest known key", async () => {
-    const r = await parseConfig("mqtt {\n  max_mqueue = 5\n}\nauht.allow_anonymous = false\n", "w.conf");
+    const r = await parseConfig("mqtt {\n  max_mqueue = 5\n}\nlgo.level = info\n", "w.conf");
     assert.ok(
       r.warnings.includes(
         "w.conf:2: mqtt.max_mqueue is not a known key (did you mean max_mqueue_len?); ignored",
       ),
       r.warnings.join("\n"),
     );
-    assert.ok(r.warnings.some((w) => w.startsWith("w.conf:4: auht is not a known key (did you mean auth?)")));
+    assert.ok(r.warnings.some((w) => w.startsWith("w.conf:4: lgo is not a known key (did you mean log?)")));
     const logTo = await parseConfig("log.to = [console, syslog]\n", "l.conf");
     assert.deepEqual(logTo.warnings, [
       'l.conf:1: log.to "syslog" is not supported; logging to console and file only',
