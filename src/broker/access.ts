@@ -45,7 +45,8 @@ function _rememberPublish(c: Client, topic: string, allow: boolean, gen: number)
 
 /**
  * Asks about every filter of a SUBSCRIBE before any is applied; throws AclPending when some
- * answer comes later, after which maySubscribe() finds them all. Only call when `ctx.auth` is set.
+ * answer comes later, after which maySubscribe() finds them all (until doneSubscribe()). Only
+ * call when `ctx.auth` is set.
  */
 export function askSubscribe(ctx: BrokerContext, c: Client, filters: readonly string[]): void {
   if (c.sink.trusted === true) return;
@@ -57,6 +58,11 @@ export function askSubscribe(ctx: BrokerContext, c: Client, filters: readonly st
     if (v instanceof Promise) later.push(v.then((w) => _rememberSubscribe(c, f, w, gen)));
   }
   if (later.length > 0) throw new AclPending(Promise.all(later).then(() => {}));
+}
+
+/** The SUBSCRIBE is handled: the answers kept for it go. */
+export function doneSubscribe(c: Client): void {
+  c.subAcl = null;
 }
 
 function _rememberSubscribe(c: Client, filter: string, v: AclVerdict, gen: number): void {
@@ -71,10 +77,7 @@ function _rememberSubscribe(c: Client, filter: string, v: AclVerdict, gen: numbe
 export function maySubscribe(ctx: BrokerContext, c: Client, filter: string): boolean {
   if (c.sink.trusted === true) return true;
   let v: AclVerdict | Promise<AclVerdict> | undefined;
-  if (c.subAcl !== null && c.subGen === ctx.authGen) {
-    v = c.subAcl.get(filter);
-    c.subAcl.delete(filter);
-  }
+  if (c.subAcl !== null && c.subGen === ctx.authGen) v = c.subAcl.get(filter);
   v ??= ctx.auth!.authorize(identityOf(c), "subscribe", filter);
   if (v instanceof Promise) {
     const gen = ctx.authGen;

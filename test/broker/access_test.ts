@@ -211,3 +211,66 @@ describe("wills and reloads", () => {
     assert.equal(ann.closed, false);
   });
 });
+
+describe("access control answers that come later (HTTP authentication)", () => {
+  /** Hooks whose publish and subscribe answers arrive a turn later; `asked` records the questions. */
+  function laterAuth(allowTopic: (t: string) => boolean) {
+    const asked: string[] = [];
+    const later = (v: boolean) =>
+      new Promise<{ allow: boolean; rule: string }>((r) =>
+        setTimeout(() => r({ allow: v, rule: "http" }), 1)
+      );
+    const auth = {
+      denyAction: "ignore" as const,
+      authenticate: () => 0,
+      stillAuthenticated: () => true,
+      recheck: () => null,
+      authorize(_who: unknown, action: string, topic: string) {
+        asked.push(`${action} ${topic}`);
+        return later(allowTopic(topic));
+      },
+      authorizeRead: () => ({ allow: true, rule: "" }),
+    };
+    return { auth, asked };
+  }
+  const tick = () => new Promise((r) => setTimeout(r, 5));
+
+  test("a SUBSCRIBE waits for every answer, is handled once, and a filter given twice is asked once per copy", async () => {
+    const tb = new TestBroker();
+    const { auth, asked } = laterAuth((t) => !t.startsWith("no"));
+    tb.broker.setAuth(auth);
+    const c = tb.client(5);
+    c.connect("s");
+    c.send({
+      cmd: "subscribe",
+      messageId: 3,
+      subscriptions: [{ topic: "a/#", qos: 1 }, { topic: "no/#", qos: 1 }, { topic: "a/#", qos: 1 }],
+    });
+    assert.equal(c.held, true, "nothing more is read meanwhile");
+    await tick();
+    assert.deepEqual(c.take("suback").granted, [1, 0x87, 1]);
+    assert.equal(c.held, false);
+    assert.deepEqual(asked, ["subscribe a/#", "subscribe no/#", "subscribe a/#"]);
+  });
+
+  test("a PUBLISH waits for its answer; what it answered decides, and the next PUBLISH is asked in turn", async () => {
+    const tb = new TestBroker();
+    const { auth, asked } = laterAuth((t) => t !== "denied");
+    tb.broker.setAuth(auth);
+    const sub = tb.client(4);
+    sub.connect("sub");
+    sub.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "#", qos: 1 }] });
+    await tick();
+    sub.take("suback");
+    const pub = tb.client(5);
+    pub.connect("pub");
+    pub.publish("denied", "x", 1);
+    await tick();
+    assert.equal(pub.take("puback").reasonCode, 0x87);
+    pub.publish("ok", "y", 1);
+    await tick();
+    assert.equal(pub.take("puback").reasonCode ?? 0, 0);
+    assert.deepEqual(sub.payloads(), ["y"]);
+    assert.deepEqual(asked, ["subscribe #", "publish denied", "publish ok"]);
+  });
+});

@@ -7,7 +7,7 @@ import { isCleanString } from "../../protocol/utf8.ts";
 import { sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { deliver } from "../router.ts";
-import { askSubscribe, maySubscribe } from "../access.ts";
+import { askSubscribe, doneSubscribe, maySubscribe } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
 import type { Client, Subscription } from "../state.ts";
 
@@ -16,19 +16,37 @@ type SubscriptionIn = ISubscribePacket["subscriptions"][number];
 
 /** Handles SUBSCRIBE. Throws MqttError for a protocol violation. */
 export function handleSubscribe(ctx: BrokerContext, c: Client, p: ISubscribePacket & Raw): void {
-  const s = c.session!;
+  if (ctx.auth !== null) {
+    askSubscribe(ctx, c, p.subscriptions.map((r) => parseSharedFilter(r.topic)?.filter ?? r.topic));
+  }
+  let added: [Subscription, boolean][] | null;
+  try {
+    added = _subscribeAll(ctx, c, p);
+  } finally {
+    doneSubscribe(c);
+  }
+  if (added === null) return; // closed: deny_action = disconnect
+  const now = ctx.deps.now();
+  for (const [sub, isNew] of added) {
+    // Retain Handling 0: always, 1: only for a new subscription, 2: never; never to shared ones [MQTT-3.3.1-9..11]
+    if (sub.group !== null || sub.rh === 2 || (sub.rh === 1 && !isNew)) continue;
+    for (const m of ctx.retained.match(sub.filter, now)) {
+      deliver(ctx, c.session!, m, Math.min(m.qos, sub.qos), true, sub.subIds);
+    }
+  }
+}
+
+/** Applies every filter and answers SUBACK; returns what was added, or null when the client was closed. */
+function _subscribeAll(
+  ctx: BrokerContext,
+  c: Client,
+  p: ISubscribePacket & Raw,
+): [Subscription, boolean][] | null {
   const v5 = c.version === 5;
   const subId = v5 ? _subscriptionId(p) : 0;
   const raw = p.raw ?? Buffer.alloc(0);
   const granted: number[] = [];
   const added: [Subscription, boolean][] = [];
-  if (ctx.auth !== null) {
-    askSubscribe(
-      ctx,
-      c,
-      p.subscriptions.map((r) => parseSharedFilter(r.topic)?.filter ?? r.topic),
-    );
-  }
   for (const req of p.subscriptions) {
     if (!isCleanString(req.topic, raw)) {
       throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
@@ -36,7 +54,7 @@ export function handleSubscribe(ctx: BrokerContext, c: Client, p: ISubscribePack
     const sub = _subscribeOne(ctx, c, req, subId, v5);
     if (sub === DENIED && ctx.auth!.denyAction === "disconnect") {
       disconnectClient(ctx, c, RC.NOT_AUTHORIZED, `Not authorized to subscribe to ${req.topic}`);
-      return;
+      return null;
     }
     if (sub === DENIED) granted.push(v5 ? RC.NOT_AUTHORIZED : 0x80);
     else if (typeof sub === "number") granted.push(sub);
@@ -46,14 +64,7 @@ export function handleSubscribe(ctx: BrokerContext, c: Client, p: ISubscribePack
     }
   }
   sendCtrl(c, { cmd: "suback", messageId: p.messageId ?? 0, granted });
-  const now = ctx.deps.now();
-  for (const [sub, isNew] of added) {
-    // Retain Handling 0: always, 1: only for a new subscription, 2: never; never to shared ones [MQTT-3.3.1-9..11]
-    if (sub.group !== null || sub.rh === 2 || (sub.rh === 1 && !isNew)) continue;
-    for (const m of ctx.retained.match(sub.filter, now)) {
-      deliver(ctx, s, m, Math.min(m.qos, sub.qos), true, sub.subIds);
-    }
-  }
+  return added;
 }
 
 function _subscriptionId(p: ISubscribePacket): number {
