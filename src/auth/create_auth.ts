@@ -45,6 +45,9 @@ export function createAuth(s: AuthSettings, httpDeps?: HttpAuthDeps): AuthHooks 
   const settings = s.http ?? null;
   if (settings !== null && httpDeps === undefined) throw new TypeError("auth.http_auth needs an HTTP client");
   const http = settings === null ? null : new HttpAuth(settings, httpDeps!);
+  const askAuth = settings?.auth != null;
+  const askSuper = settings?.superuser != null;
+  const askAcl = settings?.acl != null;
   const local = (who: Identity, password: Buffer | undefined): number | Promise<number> => {
     if (who.username === undefined) return s.allowAnonymous ? 0 : RC.NOT_AUTHORIZED;
     const stored = users.get(who.username);
@@ -62,17 +65,18 @@ export function createAuth(s: AuthSettings, httpDeps?: HttpAuthDeps): AuthHooks 
   return {
     denyAction: s.denyAction,
     authenticate(who, password, byCertificate): number | Promise<number> {
-      if (byCertificate) return http === null ? 0 : _super(http, who, password, 0);
       const listed = who.username !== undefined && users.has(who.username);
-      const code = http?.s.auth !== null && http !== null && !listed
-        ? http.authenticate(who, password).then((ok) => (ok ? 0 : RC.BAD_USER_NAME_OR_PASSWORD))
+      const code = byCertificate
+        ? 0
+        : askAuth && !listed
+        ? http!.authenticate(who, password).then((ok) => (ok ? 0 : RC.BAD_USER_NAME_OR_PASSWORD))
         : local(who, password);
-      return http === null ? code : _super(http, who, password, code);
+      return askSuper ? _super(http!, who, password, code) : code;
     },
     stillAuthenticated(who, byCertificate) {
       if (byCertificate) return true;
       if (who.username !== undefined && users.has(who.username)) return true;
-      if (http?.s.auth != null) return true; // the server is not asked again
+      if (askAuth) return true; // the server is not asked again
       if (who.username === undefined) return s.allowAnonymous;
       return users.size === 0 && s.allowAnonymous;
     },
@@ -80,20 +84,20 @@ export function createAuth(s: AuthSettings, httpDeps?: HttpAuthDeps): AuthHooks 
       if (who.superuser === true) return SUPERUSER;
       const r = findRule(s.rules, who, action, topic);
       if (r !== null) return { allow: r.allow, rule: r.source };
-      return http?.s.acl != null ? http.authorize(who, action, topic) : noMatch;
+      return askAcl ? http!.authorize(who, action, topic) : noMatch;
     },
     recheck(who, filter) {
       if (who.superuser === true) return SUPERUSER;
       const r = findRule(s.rules, who, "subscribe", filter);
       if (r !== null) return { allow: r.allow, rule: r.source };
-      return http?.s.acl != null ? null : noMatch;
+      return askAcl ? null : noMatch;
     },
     authorizeRead(who, topic) {
       if (who.superuser === true) return SUPERUSER;
       const r = findRule(s.rules, who, "read", topic);
       if (r !== null) return { allow: r.allow, rule: r.source };
       // acl_req granted (or refused) the subscription; it is not asked for every message
-      return http?.s.acl != null ? { allow: true, rule: "acl_req (the subscription)" } : noMatch;
+      return askAcl ? { allow: true, rule: "acl_req (the subscription)" } : noMatch;
     },
   };
 }
