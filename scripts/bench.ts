@@ -106,6 +106,7 @@ const SCENARIOS: Record<string, { label: string; args: string[] }> = {
   f: { label: "(f) 10,000 idle connections", args: ["--conns-only", "10000"] },
   g: { label: "(g) 1 pub → 20 subs, QoS 1", args: fanOut(1) },
   h: { label: "(h) 20 pubs → 1 sub on bench/#, QoS 1", args: fanIn(1) },
+  i: { label: "(i) 1 pub → 20 subs on bench/#, QoS 0", args: [...fanOut(0), "--sub-filter", "bench/#"] },
 };
 
 interface Result {
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
   if (opt.bridge === true) return await _bridge(gen);
   const list = brokers(TLS ? readableCerts() : null, { persist: PERSIST, ws: WS, acl: ACL });
   const stunnel = TLS ? startStunnel(list) : WS ? startWsProxy() : null;
-  const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : ACL ? "d,g" : "a,b,c,d,e,f")).split(",");
+  const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : ACL ? "d,g,i" : "a,b,c,d,e,f")).split(",");
   const results = new Map<string, Result[]>();
   for (const s of scen) {
     for (let rep = 1; rep <= REPS; rep++) {

@@ -106,12 +106,14 @@ export function brokers(
 }
 
 /**
- * This broker with an hmq ACL of 50 rules, `no_match = deny`: 49 subscribe denials on other
- * topics that every check walks through, then one rule allowing everything.
+ * This broker with an hmq ACL of 50 rules, `no_match = deny`: 48 subscribe denials on other
+ * topics that every check walks through, one on bench/+/x/# (which subscribers to bench/# overlap,
+ * so each of their deliveries is checked: scenario i), then one rule allowing everything.
  */
 function _aclBroker(): BrokerRun {
   const acl = `${BENCH}/acl.conf`;
-  const rules = Array.from({ length: 49 }, (_, i) => `deny clientid * sub other${i}/+/x/#`);
+  const rules = Array.from({ length: 48 }, (_, i) => `deny clientid * sub other${i}/+/x/#`);
+  rules.push("deny clientid * sub bench/+/x/#");
   writeFileSync(acl, `${rules.join("\n")}\nallow clientid * pubsub #\n`);
   const conf = `${BENCH}/broker-acl.conf`;
   writeFileSync(

@@ -41,6 +41,11 @@ export interface AuthHooks {
   /** May `who` be delivered a message on the topic? Asked for every delivery, so answered at once. */
   authorizeRead(who: Identity, topic: string): AclVerdict;
   /**
+   * May `who` read every topic the subscription filter matches? true lets deliveries skip
+   * authorizeRead while it holds (same rules, same identity); false when unsure.
+   */
+  readsAll(who: Identity, filter: string): boolean;
+  /**
    * After a reload: may `who`, let in before, stay connected (their user still exists, anonymous
    * access is still on)? The password is not asked again. `byCertificate` as for authenticate.
    */

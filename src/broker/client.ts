@@ -29,6 +29,8 @@ export function createClient(id: number, sink: ClientSink): Client {
     aclGen: 0,
     readAcl: null,
     readGen: 0,
+    readsAll: false,
+    readsAllGen: -1,
     subAcl: null,
     subGen: 0,
     closeReason: null,

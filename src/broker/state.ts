@@ -78,6 +78,12 @@ export interface Client {
   /** Whether this connection may read messages of a topic (access.ts), under auth generation `readGen`. */
   readAcl: Map<string, boolean> | null;
   readGen: number;
+  /**
+   * Every filter this connection subscribed to (and the session had when its queue last ran
+   * empty) is wholly readable, under auth generation `readsAllGen`: its deliveries skip the check.
+   */
+  readsAll: boolean;
+  readsAllGen: number;
   /** SUBSCRIBE answers that came later (HTTP authentication), taken when the packet is handled again. */
   subAcl: Map<string, AclVerdict> | null;
   subGen: number;

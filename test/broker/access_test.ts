@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import type { Packet } from "mqtt-packet";
 import { parseHmqAcl } from "../../src/auth/acl_rules.ts";
 import { createAuth } from "../../src/auth/create_auth.ts";
 import { createBroker } from "../../src/broker/broker.ts";
@@ -81,11 +82,11 @@ describe("access control in the broker", () => {
 
 describe("read permission, checked for every delivery", () => {
   const SECRET = parseHmqAcl("deny clientid * sub secret/#\nallow clientid * pubsub #\n", "acl.conf");
+  const aclAuth = (rules = SECRET) =>
+    createAuth({ allowAnonymous: true, passwords: {}, rules, noMatch: "deny", denyAction: "ignore" });
   function withAcl(rules = SECRET): TestBroker {
     const tb = new TestBroker();
-    tb.broker.setAuth(
-      createAuth({ allowAnonymous: true, passwords: {}, rules, noMatch: "deny", denyAction: "ignore" }),
-    );
+    tb.broker.setAuth(aclAuth(rules));
     return tb;
   }
 
@@ -127,18 +128,69 @@ describe("read permission, checked for every delivery", () => {
     pub.publish("secret/q", "queued", 1);
     pub.publish("public/q", "queued too", 1);
     assert.equal(tb.broker.session("off")?.queued, 2);
-    tb.broker.setAuth(
-      createAuth({
-        allowAnonymous: true,
-        passwords: {},
-        rules: SECRET,
-        noMatch: "deny",
-        denyAction: "ignore",
-      }),
-    );
+    tb.broker.setAuth(aclAuth());
     const back = tb.client(4);
     back.connect("off", { clean: false });
     assert.deepEqual(back.payloads(), ["queued too"]);
+  });
+
+  test("a subscription wholly readable skips the per-delivery check; one that is not brings it back", () => {
+    const tb = new TestBroker();
+    const auth = aclAuth();
+    let reads = 0;
+    tb.broker.setAuth({ ...auth, authorizeRead: (who, topic) => (reads++, auth.authorizeRead(who, topic)) });
+    const { sub, pub } = tb.pair(5);
+    sub.subscribe("public/#", 1);
+    for (const t of ["public/a", "public/b"]) pub.publish(t, t, 1);
+    assert.deepEqual(sub.payloads(), ["public/a", "public/b"]);
+    assert.equal(reads, 0, "public/# cannot carry a secret/ topic");
+    sub.subscribe("#", 1);
+    for (const t of ["secret/c", "public/d"]) pub.publish(t, t, 1);
+    assert.deepEqual(sub.payloads(), ["public/d"]);
+    assert.equal(reads, 2);
+    assert.equal(tb.broker.metrics.droppedNotAuthorized, 1);
+  });
+
+  test("a session resumed under another identity is checked message by message, queued and new", () => {
+    const tb = withAcl(parseHmqAcl("deny username bob sub x/#\nallow clientid * pubsub #\n", "acl.conf"));
+    const alice = tb.client(4);
+    alice.connect("device", { clean: false, username: "alice" });
+    alice.subscribe("x/#", 1);
+    tb.broker.detach(alice.client);
+    const pub = tb.client(4);
+    pub.connect("p");
+    pub.publish("x/1", "queued", 1);
+    const bob = tb.client(4);
+    bob.connect("device", { clean: false, username: "bob" });
+    pub.publish("x/2", "live", 1);
+    assert.deepEqual(bob.payloads(), []);
+    assert.equal(tb.broker.metrics.droppedNotAuthorized, 2);
+  });
+
+  test("what was queued through a subscription a reload took away stays checked until the queue drains", () => {
+    const tb = withAcl(parseHmqAcl("allow clientid * pubsub #\n", "open.conf"));
+    const dev = { clean: false, properties: { sessionExpiryInterval: 300, receiveMaximum: 1 } };
+    const s = tb.client(5);
+    s.connect("dev", dev);
+    s.subscribe("secret/#", 1);
+    s.subscribe("public/#", 1);
+    tb.broker.detach(s.client);
+    const pub = tb.client(5);
+    pub.connect("p");
+    for (const t of ["public/1", "secret/2", "public/3"]) pub.publish(t, t, 1);
+    tb.broker.setAuth(aclAuth());
+    const back = tb.client(5);
+    back.connect("dev", dev);
+    const got: string[] = [];
+    for (let p = back.takeAll("publish")[0]; p !== undefined; p = back.takeAll("publish")[0]) {
+      got.push(String(p.payload));
+      back.send({ cmd: "puback", messageId: p.messageId } as Packet);
+    }
+    assert.deepEqual(
+      got,
+      ["public/1", "public/3"],
+      "secret/# was removed, and what it queued is not readable",
+    );
   });
 
   test("a reload that denies a topic stops its delivery at once (the cached answers are dropped)", () => {
@@ -147,15 +199,7 @@ describe("read permission, checked for every delivery", () => {
     sub.subscribe("#", 0);
     pub.publish("secret/x", "before");
     assert.deepEqual(sub.payloads(), ["before"]);
-    tb.broker.setAuth(
-      createAuth({
-        allowAnonymous: true,
-        passwords: {},
-        rules: SECRET,
-        noMatch: "deny",
-        denyAction: "ignore",
-      }),
-    );
+    tb.broker.setAuth(aclAuth());
     pub.publish("secret/x", "after");
     assert.deepEqual(sub.payloads(), []);
   });
@@ -230,6 +274,7 @@ describe("access control answers that come later (HTTP authentication)", () => {
         return later(allowTopic(topic));
       },
       authorizeRead: () => ({ allow: true, rule: "" }),
+      readsAll: () => true,
     };
     return { auth, asked };
   }
