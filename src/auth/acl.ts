@@ -87,6 +87,24 @@ export function filterReadable(rules: readonly AclRule[], who: Identity, filter:
   return null;
 }
 
+/**
+ * What decides reads for `who`: the subscribe rules whose subjects match, with their placeholders
+ * filled in. Identities with the same key get the same read answer for every topic.
+ */
+export function readClassKey(rules: readonly AclRule[], who: Identity): string {
+  let key = "";
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (!r.subscribe || !r.subjects.every((s) => _subject(s, who))) continue;
+    key += `${i};`;
+    for (const t of r.topics) {
+      const f = _substitute(t, who);
+      if (f !== t) key += f === null ? "\0;" : `${JSON.stringify(f)};`;
+    }
+  }
+  return key;
+}
+
 /** Every topic that filter `f` matches is matched by rule filter `r`. */
 function _covers(r: string[], f: string[]): boolean {
   for (let i = 0;; i++) {

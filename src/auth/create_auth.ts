@@ -3,7 +3,7 @@
  * and the ACL rules. A new instance is made on every reload, which also empties its cache.
  */
 import { RC } from "../protocol/reason_code.ts";
-import { type AclRule, filterReadable, findRule } from "./acl.ts";
+import { type AclRule, filterReadable, findRule, readClassKey } from "./acl.ts";
 import { HttpAuth, type HttpAuthDeps, type HttpAuthSettings } from "./http_auth.ts";
 import { isHashed, sameSecret, verifyHash } from "./password_hash.ts";
 import type { AclVerdict, AuthHooks, Identity } from "../broker/auth_port.ts";
@@ -99,10 +99,29 @@ export function createAuth(s: AuthSettings, httpDeps?: HttpAuthDeps): AuthHooks 
       // acl_req granted (or refused) the subscription; it is not asked for every message
       return askAcl ? { allow: true, rule: "acl_req (the subscription)" } : noMatch;
     },
+    readClass: _readClasses(s.rules),
     readsAll(who, filter) {
       if (who.superuser === true) return true;
       return filterReadable(s.rules, who, filter) ?? (askAcl || noMatch.allow);
     },
+  };
+}
+
+/** Read classes kept for reuse; past this many the numbering goes on with an empty table. */
+const READ_CLASSES = 10_000;
+
+function _readClasses(rules: readonly AclRule[]): (who: Identity) => number {
+  const classes = new Map<string, number>();
+  let next = 0;
+  return (who) => {
+    const key = who.superuser === true ? "superuser" : readClassKey(rules, who);
+    let n = classes.get(key);
+    if (n === undefined) {
+      // a number is never given to a second key, also after the table has been emptied
+      if (classes.size >= READ_CLASSES) classes.clear();
+      classes.set(key, n = next++);
+    }
+    return n;
   };
 }
 

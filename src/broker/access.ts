@@ -7,7 +7,7 @@
 import { identityOf } from "./client.ts";
 import type { AclVerdict } from "./auth_port.ts";
 import type { BrokerContext } from "./context.ts";
-import type { Client, WillSpec } from "./state.ts";
+import type { Client, Message, WillSpec } from "./state.ts";
 
 /** A check is waiting for its answer; `answer` resolves once it is cached where the check looks. */
 export class AclPending extends Error {
@@ -150,6 +150,22 @@ export function mayRead(ctx: BrokerContext, c: Client, topic: string): boolean {
     );
   }
   return v.allow;
+}
+
+/**
+ * mayRead for a delivery of `msg`: the message keeps the last answer with the read class it holds
+ * for, so the subscribers of one class (typically all of them) share one lookup per message.
+ */
+export function mayReadMessage(ctx: BrokerContext, c: Client, msg: Message): boolean {
+  const gen = ctx.authGen;
+  if (c.readClassGen !== gen) {
+    c.readClass = ctx.auth!.readClass(identityOf(c));
+    c.readClassGen = gen;
+  }
+  if (msg.readGen === gen && msg.readClass === c.readClass) return msg.readAllowed;
+  msg.readGen = gen;
+  msg.readClass = c.readClass;
+  return (msg.readAllowed = mayRead(ctx, c, msg.topic));
 }
 
 /**

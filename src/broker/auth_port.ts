@@ -46,6 +46,11 @@ export interface AuthHooks {
    */
   readsAll(who: Identity, filter: string): boolean;
   /**
+   * A number shared by the identities that authorizeRead answers alike for every topic (the same
+   * rules apply to them, placeholders filled in alike); never reused for another class.
+   */
+  readClass(who: Identity): number;
+  /**
    * After a reload: may `who`, let in before, stay connected (their user still exists, anonymous
    * access is still on)? The password is not asked again. `byCertificate` as for authenticate.
    */

@@ -31,6 +31,8 @@ export function createClient(id: number, sink: ClientSink): Client {
     readGen: 0,
     readsAll: false,
     readsAllGen: -1,
+    readClass: -1,
+    readClassGen: -1,
     subAcl: null,
     subGen: 0,
     closeReason: null,

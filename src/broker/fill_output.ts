@@ -12,7 +12,7 @@ import {
   writePublish,
 } from "../protocol/publish_codec.ts";
 import type { BrokerContext } from "./context.ts";
-import { mayRead, readsAll, settleReadsAll } from "./access.ts";
+import { mayRead, mayReadMessage, readsAll, settleReadsAll } from "./access.ts";
 import { drained } from "./flow_control.ts";
 import { allocPacketId } from "./session.ts";
 import { journalAcked, journalSent } from "./durable.ts";
@@ -56,7 +56,7 @@ export function fillOutput(
       if (seq !== 0) journalSent(ctx, s, seq, 0, msg, qos, retain, subIds);
       continue;
     }
-    if (check && !mayRead(ctx, c, msg.topic)) {
+    if (check && !mayReadMessage(ctx, c, msg)) {
       ctx.metrics.droppedNotAuthorized++;
       if (seq !== 0) journalSent(ctx, s, seq, 0, msg, qos, retain, subIds);
       continue;

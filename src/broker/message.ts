@@ -32,6 +32,9 @@ export function createMessage(topic: string, payload: Buffer, init: MessageInit 
     tpl: null,
     owned: false,
     sid: 0,
+    readAllowed: false,
+    readClass: -1,
+    readGen: -1,
   };
 }
 

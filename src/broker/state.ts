@@ -84,6 +84,9 @@ export interface Client {
    */
   readsAll: boolean;
   readsAllGen: number;
+  /** AuthHooks.readClass of this connection's identity, under auth generation `readClassGen`. */
+  readClass: number;
+  readClassGen: number;
   /** SUBSCRIBE answers that came later (HTTP authentication), taken when the packet is handled again. */
   subAcl: Map<string, AclVerdict> | null;
   subGen: number;
@@ -198,4 +201,11 @@ export interface Message {
   owned: boolean;
   /** Journal id: 0 until stored, -1 when the store refused it (durable.ts). */
   sid: number;
+  /**
+   * The last read answer for this message (access.ts): subscribers of one read class, under auth
+   * generation `readGen`, get the same one, so a fan-out asks once.
+   */
+  readAllowed: boolean;
+  readClass: number;
+  readGen: number;
 }

@@ -69,6 +69,40 @@ describe("filterReadable: may a subscription skip the per-delivery read check", 
   });
 });
 
+describe("readClass: identities that share read answers", () => {
+  test("the same class means the same read answer for every topic (random rules, placeholders, users, addresses)", () => {
+    const ids: Identity[] = [];
+    for (const clientId of ["a", "b"]) {
+      for (const username of [undefined, "a", "u"]) {
+        for (const ip of ["10.0.0.1", "10.0.0.2"]) ids.push({ clientId, username, ip });
+      }
+    }
+    const subjects = ["clientid *", "clientid a", "username u", "ip 10.0.0.2"];
+    const filters = ["#", "a/#", "%c/#", "%u/+", "+/a", "b"];
+    const topics = _all(["a", "b", "u"], 3);
+    const random = _prng(11);
+    let shared = 0;
+    for (let n = 0; n < 200; n++) {
+      const lines = Array.from({ length: 1 + Math.floor(random() * 4) }, () => {
+        const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
+        return `${random() < 0.5 ? "allow" : "deny"} ${pick(subjects)} sub ${pick(filters)}`;
+      });
+      const noMatch = random() < 0.5 ? "allow" : "deny";
+      const rules = parseHmqAcl(lines.join("\n") + "\n", "random.conf");
+      const auth = createAuth({ allowAnonymous: true, passwords: {}, rules, noMatch, denyAction: "ignore" });
+      const answers = (who: Identity) => topics.map((t) => auth.authorizeRead(who, t).allow).join();
+      const byClass = new Map<number, string>();
+      for (const who of ids) {
+        const k = auth.readClass(who);
+        const seen = byClass.get(k);
+        if (seen === undefined) byClass.set(k, answers(who));
+        else (shared++, assert.equal(answers(who), seen, `${lines.join("; ")}: ${JSON.stringify(who)}`));
+      }
+    }
+    assert.ok(shared > 500, `identities share classes often (${shared})`);
+  });
+});
+
 /** Every topic of 1..depth levels over `levels`. */
 function _all(levels: string[], depth: number): string[] {
   let out = levels;

@@ -151,6 +151,31 @@ describe("read permission, checked for every delivery", () => {
     assert.equal(tb.broker.metrics.droppedNotAuthorized, 1);
   });
 
+  test("subscribers whom the same rules apply to share one read lookup per message; the others get their own", () => {
+    const rules = parseHmqAcl(
+      "deny username bob sub x/#\ndeny clientid * sub y/#\nallow clientid * pubsub #\n",
+      "a",
+    );
+    const auth = aclAuth(rules);
+    let reads = 0;
+    const tb = new TestBroker();
+    tb.broker.setAuth({ ...auth, authorizeRead: (who, topic) => (reads++, auth.authorizeRead(who, topic)) });
+    const [alice, alice2, bob] = [["a1", "alice"], ["a2", "alice"], ["b", "bob"]].map(([id, username]) => {
+      const c = tb.client(5);
+      c.connect(id!, { username });
+      c.subscribe("#", 0); // y/# overlaps it: every delivery is checked
+      return c;
+    }) as [MemClient, MemClient, MemClient];
+    const pub = tb.client(5);
+    pub.connect("p");
+    pub.publish("x/1", "one");
+    assert.deepEqual([alice.payloads(), alice2.payloads(), bob.payloads()], [["one"], ["one"], []]);
+    assert.equal(reads, 2, "alice2 uses alice's answer");
+    pub.publish("x/2", "two");
+    assert.deepEqual([bob.payloads(), alice.payloads(), alice2.payloads()], [[], ["two"], ["two"]]);
+    assert.equal(reads, 4, "bob's answer is not alice's");
+  });
+
   test("a session resumed under another identity is checked message by message, queued and new", () => {
     const tb = withAcl(parseHmqAcl("deny username bob sub x/#\nallow clientid * pubsub #\n", "acl.conf"));
     const alice = tb.client(4);
@@ -275,6 +300,7 @@ describe("access control answers that come later (HTTP authentication)", () => {
       },
       authorizeRead: () => ({ allow: true, rule: "" }),
       readsAll: () => true,
+      readClass: () => 0,
     };
     return { auth, asked };
   }
