@@ -107,8 +107,8 @@ export function brokers(
 
 /**
  * This broker with an hmq ACL of 50 rules, `no_match = deny`: 48 subscribe denials on other
- * topics that every check walks through, one on bench/+/x/# (which subscribers to bench/# overlap,
- * so each of their deliveries is checked: scenario i), then one rule allowing everything.
+ * topics that every check walks through, one on bench/+/x/# (which the subscribers to bench/# of
+ * scenario i overlap), then one rule allowing everything.
  */
 function _aclBroker(): BrokerRun {
   const acl = `${BENCH}/acl.conf`;

@@ -64,30 +64,6 @@ export function findRule(
 }
 
 /**
- * Is every topic of the subscription `filter` readable by `who`? true or false when the rules
- * decide it for the whole filter, null when none of them touches it (`auth.no_match` decides).
- * Conservative: a deny rule that overlaps the filter at all answers false, so a false means only
- * that each delivery has to be checked.
- */
-export function filterReadable(rules: readonly AclRule[], who: Identity, filter: string): boolean | null {
-  const levels = filter.split("/");
-  for (const r of rules) {
-    if (!r.subscribe || !r.subjects.every((s) => _subject(s, who))) continue;
-    if (r.topics.length === 0) return r.allow;
-    let overlaps = false;
-    for (const t of r.topics) {
-      const f = _substitute(t, who);
-      if (f === null) continue;
-      // a rule that covers the filter decides every topic the rules above left undecided
-      if (_covers(f, levels)) return r.allow;
-      overlaps ||= _overlaps(f, levels);
-    }
-    if (overlaps && !r.allow) return false;
-  }
-  return null;
-}
-
-/**
  * What decides reads for `who`: the subscribe rules whose subjects match, with their placeholders
  * filled in. Identities with the same key get the same read answer for every topic.
  */
@@ -103,28 +79,6 @@ export function readClassKey(rules: readonly AclRule[], who: Identity): string {
     }
   }
   return key;
-}
-
-/** Every topic that filter `f` matches is matched by rule filter `r`. */
-function _covers(r: string[], f: string[]): boolean {
-  for (let i = 0;; i++) {
-    const a = r[i];
-    const b = f[i];
-    if (a === "#") return true;
-    if (b === "#" || a === undefined || b === undefined) return a === b;
-    if (a !== "+" && (b === "+" || a !== b)) return false;
-  }
-}
-
-/** Some topic is matched by both filters. */
-function _overlaps(a: string[], b: string[]): boolean {
-  for (let i = 0;; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === "#" || y === "#") return true;
-    if (x === undefined || y === undefined) return x === y;
-    if (x !== "+" && y !== "+" && x !== y) return false;
-  }
 }
 
 function _subject(s: Subject, who: Identity): boolean {

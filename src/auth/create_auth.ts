@@ -3,7 +3,7 @@
  * and the ACL rules. A new instance is made on every reload, which also empties its cache.
  */
 import { RC } from "../protocol/reason_code.ts";
-import { type AclRule, filterReadable, findRule, readClassKey } from "./acl.ts";
+import { type AclRule, findRule, readClassKey } from "./acl.ts";
 import { HttpAuth, type HttpAuthDeps, type HttpAuthSettings } from "./http_auth.ts";
 import { isHashed, sameSecret, verifyHash } from "./password_hash.ts";
 import type { AclVerdict, AuthHooks, Identity } from "../broker/auth_port.ts";
@@ -100,10 +100,6 @@ export function createAuth(s: AuthSettings, httpDeps?: HttpAuthDeps): AuthHooks 
       return askAcl ? { allow: true, rule: "acl_req (the subscription)" } : noMatch;
     },
     readClass: _readClasses(s.rules),
-    readsAll(who, filter) {
-      if (who.superuser === true) return true;
-      return filterReadable(s.rules, who, filter) ?? (askAcl || noMatch.allow);
-    },
   };
 }
 

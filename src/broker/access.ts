@@ -168,38 +168,6 @@ export function mayReadMessage(ctx: BrokerContext, c: Client, msg: Message): boo
   return (msg.readAllowed = mayRead(ctx, c, msg.topic));
 }
 
-/**
- * Can deliveries to `c` skip mayRead? Yes while every message in its queue came through a
- * subscription whose filter is wholly readable by it under the current rules (the usual case: a
- * deny rule elsewhere in the ACL does not cost each delivery a lookup).
- */
-export function readsAll(ctx: BrokerContext, c: Client): boolean {
-  return c.readsAllGen === ctx.authGen && c.readsAll;
-}
-
-/** `c` has just been granted `filter` (its retained messages are yet to be queued). */
-export function subscribedRead(ctx: BrokerContext, c: Client, filter: string): void {
-  if (c.readsAllGen !== ctx.authGen) settleReadsAll(ctx, c);
-  else if (c.readsAll && c.sink.trusted !== true) c.readsAll = ctx.auth!.readsAll(identityOf(c), filter);
-}
-
-/**
- * Decides readsAll afresh once the queue is empty: what is queued later comes through the
- * session's subscriptions. Before that, the queue may hold messages of a subscription taken
- * away (reload) or of an earlier connection with another identity.
- */
-export function settleReadsAll(ctx: BrokerContext, c: Client): void {
-  const s = c.session;
-  if (c.readsAllGen === ctx.authGen || s === null || s.queue.length > 0) return;
-  c.readsAllGen = ctx.authGen;
-  c.readsAll = true;
-  if (c.sink.trusted === true) return;
-  const who = identityOf(c);
-  for (const sub of s.subs.values()) {
-    if (!ctx.auth!.readsAll(who, sub.filter)) return void (c.readsAll = false);
-  }
-}
-
 function _denied(ctx: BrokerContext, c: Client, what: string, rule: string): void {
   ctx.metrics.aclDenied++;
   _log(ctx, c, what, rule);

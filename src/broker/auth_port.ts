@@ -41,11 +41,6 @@ export interface AuthHooks {
   /** May `who` be delivered a message on the topic? Asked for every delivery, so answered at once. */
   authorizeRead(who: Identity, topic: string): AclVerdict;
   /**
-   * May `who` read every topic the subscription filter matches? true lets deliveries skip
-   * authorizeRead while it holds (same rules, same identity); false when unsure.
-   */
-  readsAll(who: Identity, filter: string): boolean;
-  /**
    * A number shared by the identities that authorizeRead answers alike for every topic (the same
    * rules apply to them, placeholders filled in alike); never reused for another class.
    */

@@ -29,8 +29,6 @@ export function createClient(id: number, sink: ClientSink): Client {
     aclGen: 0,
     readAcl: null,
     readGen: 0,
-    readsAll: false,
-    readsAllGen: -1,
     readClass: -1,
     readClassGen: -1,
     subAcl: null,

@@ -12,7 +12,7 @@ import {
   writePublish,
 } from "../protocol/publish_codec.ts";
 import type { BrokerContext } from "./context.ts";
-import { mayRead, mayReadMessage, readsAll, settleReadsAll } from "./access.ts";
+import { mayRead, mayReadMessage } from "./access.ts";
 import { drained } from "./flow_control.ts";
 import { allocPacketId } from "./session.ts";
 import { journalAcked, journalSent } from "./durable.ts";
@@ -43,7 +43,6 @@ export function fillOutput(
   if (s.resend) _resend(ctx, c, s, w, now, sc);
   const q = s.queue;
   const window = c.sendWindow;
-  const check = ctx.auth !== null && !readsAll(ctx, c);
   while (w.pending < budget) {
     const qos = q.peekQos();
     if (qos < 0 || (qos > 0 && s.inflight.size >= window)) break;
@@ -56,7 +55,7 @@ export function fillOutput(
       if (seq !== 0) journalSent(ctx, s, seq, 0, msg, qos, retain, subIds);
       continue;
     }
-    if (check && !mayReadMessage(ctx, c, msg)) {
+    if (ctx.auth !== null && !mayReadMessage(ctx, c, msg)) {
       ctx.metrics.droppedNotAuthorized++;
       if (seq !== 0) journalSent(ctx, s, seq, 0, msg, qos, retain, subIds);
       continue;
@@ -74,7 +73,6 @@ export function fillOutput(
     ctx.metrics.messagesSent++;
   }
   if (s.waiters !== null || s.stalled) drained(ctx, s);
-  if (check) settleReadsAll(ctx, c);
   const next = q.peekQos();
   return next === 0 || (next > 0 && s.inflight.size < window);
 }

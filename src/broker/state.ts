@@ -78,12 +78,6 @@ export interface Client {
   /** Whether this connection may read messages of a topic (access.ts), under auth generation `readGen`. */
   readAcl: Map<string, boolean> | null;
   readGen: number;
-  /**
-   * Every filter this connection subscribed to (and the session had when its queue last ran
-   * empty) is wholly readable, under auth generation `readsAllGen`: its deliveries skip the check.
-   */
-  readsAll: boolean;
-  readsAllGen: number;
   /** AuthHooks.readClass of this connection's identity, under auth generation `readClassGen`. */
   readClass: number;
   readClassGen: number;

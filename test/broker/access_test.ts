@@ -134,23 +134,6 @@ describe("read permission, checked for every delivery", () => {
     assert.deepEqual(back.payloads(), ["queued too"]);
   });
 
-  test("a subscription wholly readable skips the per-delivery check; one that is not brings it back", () => {
-    const tb = new TestBroker();
-    const auth = aclAuth();
-    let reads = 0;
-    tb.broker.setAuth({ ...auth, authorizeRead: (who, topic) => (reads++, auth.authorizeRead(who, topic)) });
-    const { sub, pub } = tb.pair(5);
-    sub.subscribe("public/#", 1);
-    for (const t of ["public/a", "public/b"]) pub.publish(t, t, 1);
-    assert.deepEqual(sub.payloads(), ["public/a", "public/b"]);
-    assert.equal(reads, 0, "public/# cannot carry a secret/ topic");
-    sub.subscribe("#", 1);
-    for (const t of ["secret/c", "public/d"]) pub.publish(t, t, 1);
-    assert.deepEqual(sub.payloads(), ["public/d"]);
-    assert.equal(reads, 2);
-    assert.equal(tb.broker.metrics.droppedNotAuthorized, 1);
-  });
-
   test("subscribers whom the same rules apply to share one read lookup per message; the others get their own", () => {
     const rules = parseHmqAcl(
       "deny username bob sub x/#\ndeny clientid * sub y/#\nallow clientid * pubsub #\n",
@@ -299,7 +282,6 @@ describe("access control answers that come later (HTTP authentication)", () => {
         return later(allowTopic(topic));
       },
       authorizeRead: () => ({ allow: true, rule: "" }),
-      readsAll: () => true,
       readClass: () => 0,
     };
     return { auth, asked };

@@ -7,7 +7,7 @@ import { isCleanString } from "../../protocol/utf8.ts";
 import { sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { deliver } from "../router.ts";
-import { askSubscribe, doneSubscribe, maySubscribe, subscribedRead } from "../access.ts";
+import { askSubscribe, doneSubscribe, maySubscribe } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
 import type { Client, Subscription } from "../state.ts";
 
@@ -119,7 +119,6 @@ function _subscribeOne(
   sub.rh = v5 ? req.rh ?? 0 : 0;
   sub.subIds = subId > 0 ? [subId] : null;
   s.subs.set(req.topic, sub);
-  if (ctx.auth !== null) subscribedRead(ctx, c, filter);
   ctx.tree.add(sub);
   journalSubscribe(ctx, req.topic, sub);
   return [sub, old === undefined];
