@@ -16,6 +16,11 @@
  * --acl adds this broker with an ACL of 50 rules (scenarios d and g by default): every delivery is
  * checked for read permission, so fan-out shows what the checks cost ("vs no ACL").
  *
+ * --flashmq BIN adds FlashMQ (../shared/peers/build-flashmq.sh builds it), run with one thread, and a
+ * "vs FlashMQ" column.
+ *
+ * Scenarios j-l are a, c and d at QoS 2 (j: 1 → 1, k: fan-in, l: fan-out); m is latency at 10,000 msg/s.
+ *
  * --bridge measures bridges instead (scripts/bench_bridge.ts): messages forwarded to an upstream
  * Mosquitto at QoS 1, and the drain rate of a 100,000-message cache.
  *
@@ -52,6 +57,7 @@ const { values: opt } = parseArgs({
     persist: { type: "boolean", default: false },
     acl: { type: "boolean", default: false },
     bridge: { type: "boolean", default: false },
+    flashmq: { type: "string" },
   },
 });
 const PERSIST = opt.persist === true;
@@ -83,6 +89,8 @@ const fanIn = (
   "--size",
   "64",
 ];
+/** One publisher, one subscriber. */
+const oneToOne = (qos: number) => ["--pubs", "1", "--subs", "1", "--qos", String(qos), "--size", "64"];
 /** One publisher, 20 subscribers on its topic (d, g). */
 const fanOut = (
   qos: number,
@@ -91,23 +99,35 @@ const fanOut = (
 const SCENARIOS: Record<string, { label: string; args: string[] }> = {
   a: {
     label: "(a) 1 pub → 1 sub, QoS 0",
-    args: ["--pubs", "1", "--subs", "1", "--qos", "0", "--size", "64"],
+    args: oneToOne(0),
   },
   b: {
     label: "(b) 1 pub → 1 sub, QoS 1, 64 in flight",
-    args: ["--pubs", "1", "--subs", "1", "--qos", "1", "--size", "64", "--inflight", "64"],
+    args: [...oneToOne(1), "--inflight", "64"],
   },
   c: { label: "(c) 20 pubs → 1 sub on bench/#, QoS 0", args: fanIn(0) },
   d: { label: "(d) 1 pub → 20 subs, QoS 0", args: fanOut(0) },
   e: {
     label: "(e) 1 → 1, QoS 0, 1,000 msg/s (latency)",
-    args: ["--pubs", "1", "--subs", "1", "--qos", "0", "--size", "64", "--rate", "1000"],
+    args: [...oneToOne(0), "--rate", "1000"],
   },
   f: { label: "(f) 10,000 idle connections", args: ["--conns-only", "10000"] },
   g: { label: "(g) 1 pub → 20 subs, QoS 1", args: fanOut(1) },
   h: { label: "(h) 20 pubs → 1 sub on bench/#, QoS 1", args: fanIn(1) },
   i: { label: "(i) 1 pub → 20 subs on bench/#, QoS 0", args: [...fanOut(0), "--sub-filter", "bench/#"] },
+  j: {
+    label: "(j) 1 pub → 1 sub, QoS 2, 64 in flight",
+    args: [...oneToOne(2), "--inflight", "64"],
+  },
+  k: { label: "(k) 20 pubs → 1 sub on bench/#, QoS 2", args: fanIn(2) },
+  l: { label: "(l) 1 pub → 20 subs, QoS 2", args: fanOut(2) },
+  m: {
+    label: "(m) 1 → 1, QoS 0, 10,000 msg/s (latency)",
+    args: [...oneToOne(0), "--rate", "10000"],
+  },
 };
+/** Scenarios whose figure is latency at a fixed rate, not throughput. */
+const LATENCY = new Set(["e", "m"]);
 
 interface Result {
   recv_rate: number;
@@ -116,6 +136,7 @@ interface Result {
   reorder: number;
   lat_p50_us: number;
   lat_p99_us: number;
+  lat_p999_us: number;
   broker_cpu_pct: number;
   broker_rss_kb: number;
   connect_rate: number;
@@ -163,29 +184,42 @@ const us = (
 ) => (!Number.isFinite(x) ? "–" : x >= 10_000 ? `${(x / 1000).toFixed(0)} ms` : `${x.toFixed(0)} µs`);
 const mb = (kb: number) => (!Number.isFinite(kb) || kb < 0 ? "–" : `${(kb / 1024).toFixed(0)} MB`);
 
-function row(s: string, name: string, rs: Result[], base: Result[] | null): string {
+/** The figure a scenario is compared on: connect rate, p99 latency at a fixed rate, or delivered rate. */
+function figure(s: string, rs: Result[]): number {
+  const ok = rs.filter((r) => r.error === undefined);
+  return median(ok.map((r) => s === "f" ? r.connect_rate : LATENCY.has(s) ? r.lat_p99_us : r.recv_rate));
+}
+
+/** `rs` relative to a baseline broker's runs, as a table cell (lower latency is better). */
+function ratioCell(s: string, rs: Result[], base: Result[] | null): string {
+  if (base === null) return "";
+  const ratio = LATENCY.has(s) ? figure(s, base) / figure(s, rs) : figure(s, rs) / figure(s, base);
+  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : "";
+}
+
+function row(s: string, name: string, rs: Result[], bases: (Result[] | null)[]): string {
   const ok = rs.filter((r) => r.error === undefined);
   const m = (f: (r: Result) => number) => median(ok.map(f));
   const errs = rs.length - ok.length;
   const note = errs > 0 ? ` (${errs} failed: ${rs.find((r) => r.error)?.error})` : "";
+  const ratios = bases.map((b) => ` ${ratioCell(s, rs, b)} |`).join("");
   if (s === "f") {
-    const ratio = base ? m((r) => r.connect_rate) / median(base.map((r) => r.connect_rate)) : NaN;
     return `| ${SCENARIOS[s]!.label} | ${name} | ${k(m((r) => r.connect_rate))} conn/s | – | – | ${
       m((r) => r.connected)
-    } connected | ${mb(m((r) => r.broker_rss_kb))} | ${
-      Number.isFinite(ratio) ? ratio.toFixed(2) + "x" : ""
-    }${note} |`;
+    } connected | ${mb(m((r) => r.broker_rss_kb))} |${ratios}${note}`;
   }
-  const lat = s === "e";
-  const mine = lat ? m((r) => r.lat_p99_us) : m((r) => r.recv_rate);
-  const theirs = base ? median(base.map((r) => (lat ? r.lat_p99_us : r.recv_rate))) : NaN;
-  const ratio = base ? (lat ? theirs / mine : mine / theirs) : NaN;
-  const lost = ok.reduce((a, r) => a + r.lost, 0);
+  const sum = (f: (r: Result) => number) => ok.reduce((a, r) => a + f(r), 0);
+  const faults = [
+    String(sum((r) => r.lost)),
+    ...(sum((r) => r.dup) > 0 ? [`dup ${sum((r) => r.dup)}`] : []),
+    ...(sum((r) => r.reorder) > 0 ? [`reordered ${sum((r) => r.reorder)}`] : []),
+  ].join(", ");
+  const p999 = LATENCY.has(s) ? ` / ${us(m((r) => r.lat_p999_us))}` : "";
   return `| ${SCENARIOS[s]!.label} | ${name} | ${k(m((r) => r.recv_rate))}/s | ${
     us(m((r) => r.lat_p50_us))
-  } / ${us(m((r) => r.lat_p99_us))} | ${lost} | CPU ${m((r) => r.broker_cpu_pct).toFixed(0)}% | ${
+  } / ${us(m((r) => r.lat_p99_us))}${p999} | ${faults} | CPU ${m((r) => r.broker_cpu_pct).toFixed(0)}% | ${
     mb(m((r) => r.broker_rss_kb))
-  } | ${Number.isFinite(ratio) ? ratio.toFixed(2) + "x" : ""}${note} |`;
+  } |${ratios}${note}`;
 }
 
 /** --persist, --acl: the delivered rate of `rs` relative to another run of this broker, as a table cell. */
@@ -200,7 +234,13 @@ async function main(): Promise<void> {
   execFileSync("bash", [`${ROOT}scripts/install_test_deps.sh`, "--bench"], { stdio: "inherit" });
   const gen = loadGenerator(PERSIST);
   if (opt.bridge === true) return await _bridge(gen);
-  const list = brokers(TLS ? readableCerts() : null, { persist: PERSIST, ws: WS, acl: ACL });
+  const list = brokers(TLS ? readableCerts() : null, {
+    persist: PERSIST,
+    ws: WS,
+    acl: ACL,
+    flashmq: opt.flashmq,
+  });
+  const flash = list.some((b) => b.name === "FlashMQ");
   const stunnel = TLS ? startStunnel(list) : WS ? startWsProxy() : null;
   const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : ACL ? "d,g,i" : "a,b,c,d,e,f")).split(",");
   const results = new Map<string, Result[]>();
@@ -239,18 +279,21 @@ async function main(): Promise<void> {
         : ""
     }. This broker: Bun ${process.versions.bun ?? "-"} running src/main.ts; Mosquitto ${
       execFileSync("bash", ["-c", "mosquitto -h | head -1 | awk '{print $3}'"], { encoding: "utf8" }).trim()
-    }.`,
+    }${flash ? "; FlashMQ 7beb9c3 with thread_count 1" : ""}.`,
     "",
-    `| scenario | broker | delivered | latency p50 / p99 | lost | broker CPU | broker RSS | vs Mosquitto |${
-      VS ? (PERSIST ? " vs memory |" : " vs no ACL |") : ""
-    }`,
-    `|---|---|---:|---:|---:|---:|---:|---:|${VS ? "---:|" : ""}`,
+    `| scenario | broker | delivered | latency p50 / p99 (/ p99.9) | lost | broker CPU | broker RSS | vs Mosquitto |${
+      flash ? " vs FlashMQ |" : ""
+    }${VS ? (PERSIST ? " vs memory |" : " vs no ACL |") : ""}`,
+    `|---|---|---:|---:|---:|---:|---:|---:|${flash ? "---:|" : ""}${VS ? "---:|" : ""}`,
   ];
   for (const s of scen) {
-    const base = results.get(`${s}/Mosquitto`) ?? null;
+    const mosq = results.get(`${s}/Mosquitto`) ?? null;
+    const fmq = results.get(`${s}/FlashMQ`) ?? null;
     for (const b of list) {
       const rs = results.get(`${s}/${b.name}`) ?? [];
-      const line = row(s, b.name, rs, b.name === "Mosquitto" ? null : base);
+      const peer = b.name === "Mosquitto" || b.name === "FlashMQ";
+      const bases = [peer ? null : mosq, ...(flash ? [peer ? null : fmq] : [])];
+      const line = row(s, b.name, rs, bases);
       const other = b.vs === undefined ? undefined : results.get(`${s}/${b.vs}`);
       lines.push(VS ? `${line} ${_vs(rs, other)} |` : line);
     }

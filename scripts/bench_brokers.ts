@@ -66,7 +66,7 @@ export function freshStores(): void {
 
 export function brokers(
   certs: TestCerts | null,
-  o: { persist: boolean; ws: boolean; acl: boolean },
+  o: { persist: boolean; ws: boolean; acl: boolean; flashmq: string | undefined },
 ): BrokerRun[] {
   const mosqConf = `${BENCH}/mosquitto.conf`;
   const ourConf = `${BENCH}/broker.conf`;
@@ -100,9 +100,29 @@ export function brokers(
       loadPort: tls ? 18842 : o.ws ? 18844 : 18840,
       cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${ourConf}`,
     },
+    ...(o.flashmq === undefined ? [] : [_flashmq(o.flashmq)]),
     ...(o.persist ? [_sqliteBroker()] : []),
     ...(o.acl ? [_aclBroker()] : []),
   ];
+}
+
+/**
+ * FlashMQ (built by ../shared/peers/build-flashmq.sh) with one thread, for a one-core comparison,
+ * and the in-flight limit raised so that its default does not drop QoS 1/2 floods.
+ */
+function _flashmq(bin: string): BrokerRun {
+  if (!existsSync(bin)) {
+    throw new Error(`--flashmq ${bin}: no such file; build it with ../shared/peers/build-flashmq.sh`);
+  }
+  const conf = `${BENCH}/flashmq.conf`;
+  rmSync(`${BENCH}/flashmq-store`, { recursive: true, force: true });
+  mkdirSync(`${BENCH}/flashmq-store`, { recursive: true });
+  writeFileSync(
+    conf,
+    `thread_count 1\nallow_anonymous true\nstorage_dir ${BENCH}/flashmq-store\nlog_file ${BENCH}/flashmq.log\n` +
+      "max_qos_msg_pending_per_client 65535\nlisten {\n  protocol mqtt\n  port 18850\n  inet4_bind_address 127.0.0.1\n}\n",
+  );
+  return { name: "FlashMQ", port: 18850, loadPort: 18850, cmd: `${bin} --config-file ${conf}` };
 }
 
 /**

@@ -153,3 +153,99 @@ describe("Link and keep alive", () => {
     assert.equal(closed, true, "closed once it took nothing for 1.5 x 10 s");
   });
 });
+
+describe("Link and a publisher's window", () => {
+  /** A publisher on a LocalPipe that records, per write, how many PUBACKs it carried. */
+  const publisher = (flusher: FlushScheduler, broker: Broker) => {
+    const dec = new ServerDecoder(4);
+    const writes: number[] = [];
+    const pipe = new LocalPipe("pub", {
+      bytes(buf) {
+        dec.push(buf);
+        let acks = 0;
+        for (let p = dec.next(); p !== null; p = dec.next()) if (p.cmd === "puback") acks++;
+        writes.push(acks);
+        return true;
+      },
+      paused: () => {},
+      closed: () => {},
+    });
+    new Link(pipe, broker, flusher, quietLog);
+    pipe.push(gen({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: "p", clean: true }));
+    return { pipe, writes };
+  };
+  const window = (n: number) =>
+    Buffer.concat(
+      Array.from(
+        { length: n },
+        (_, i) =>
+          gen({
+            cmd: "publish",
+            topic: "t",
+            payload: "m",
+            qos: 1,
+            messageId: i + 1,
+            retain: false,
+            dup: false,
+          }),
+      ),
+    );
+
+  test("16 PUBACKs go out while the rest of a 64-message read is still being handled, the rest at the end of the turn", async () => {
+    const flusher = new FlushScheduler();
+    const broker = createBroker({}, { now: Date.now, log: quietLog });
+    const { pipe, writes } = publisher(flusher, broker);
+    await turn();
+    writes.length = 0;
+    pipe.push(window(64));
+    assert.deepEqual(writes, [16], "written in the middle of the read, before the end of the turn");
+    await turn();
+    assert.deepEqual(writes, [16, 48]);
+  });
+
+  test("with persistence (a commit per write) the acknowledgements wait for the one commit of the turn", async () => {
+    let commits = 0;
+    const flusher = new FlushScheduler(() => commits++);
+    const broker = createBroker({}, { now: Date.now, log: quietLog });
+    const { pipe, writes } = publisher(flusher, broker);
+    await turn();
+    writes.length = 0;
+    commits = 0;
+    pipe.push(window(64));
+    assert.deepEqual(writes, []);
+    await turn();
+    assert.deepEqual(writes, [64]);
+    assert.equal(commits, 1);
+  });
+
+  test("while more than 4 connections wait for the turn's flush, the acknowledgements wait with them", async () => {
+    const flusher = new FlushScheduler();
+    const broker = createBroker({}, { now: Date.now, log: quietLog });
+    const { pipe, writes } = publisher(flusher, broker);
+    let delivered = 0;
+    for (let i = 0; i < 5; i++) {
+      const dec = new ServerDecoder(4);
+      const sub = new LocalPipe(`s${i}`, {
+        bytes(buf) {
+          dec.push(buf);
+          for (let p = dec.next(); p !== null; p = dec.next()) if (p.cmd === "publish") delivered++;
+          return true;
+        },
+        paused: () => {},
+        closed: () => {},
+      });
+      new Link(sub, broker, flusher, quietLog);
+      sub.push(
+        gen({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId: `s${i}`, clean: true }),
+      );
+      sub.push(gen({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "t", qos: 0 }] }));
+    }
+    await turn();
+    writes.length = 0;
+    pipe.push(window(64));
+    assert.deepEqual(writes, [], "five subscribers' deliveries wait for this turn's flush");
+    await turn();
+    assert.deepEqual(writes, [64]);
+    assert.equal(delivered, 5 * 64);
+  });
+});
