@@ -1,5 +1,6 @@
 /** Sessions: what survives a disconnect for as long as the Session Expiry Interval says. */
 import { OutQueue } from "./outbound.ts";
+import { InflightTable } from "./inflight_table.ts";
 import type { Message, Session } from "./state.ts";
 
 /** Session Expiry Interval meaning "never expires" [MQTT-3.1.2-23] (and MQTT 3 clean session 0). */
@@ -14,7 +15,7 @@ export function createSession(clientId: string, queueBound: number): Session {
     expiryInterval: 0,
     expiresAt: 0,
     queue: new OutQueue<Message>(queueBound),
-    inflight: new Map(),
+    inflight: new InflightTable(),
     nextPid: 1,
     rxQos2: new Set(),
     will: null,

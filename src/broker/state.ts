@@ -8,6 +8,7 @@ import type { MqttPacket } from "../protocol/codec.ts";
 import type { PublishTemplate } from "../protocol/publish_codec.ts";
 import type { AclVerdict, Identity } from "./auth_port.ts";
 import type { OutQueue } from "./outbound.ts";
+import type { InflightTable } from "./inflight_table.ts";
 
 /** What the transport gives the broker for each connection. */
 export interface ClientSink {
@@ -128,7 +129,7 @@ export interface Session {
   expiresAt: number;
   queue: OutQueue<Message>;
   /** Sent QoS 1/2 deliveries by packet identifier, in sending order. */
-  inflight: Map<number, Inflight>;
+  inflight: InflightTable<Inflight>;
   nextPid: number;
   /** Packet identifiers of QoS 2 messages received and not yet released. */
   rxQos2: Set<number>;
