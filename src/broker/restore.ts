@@ -107,7 +107,7 @@ function _session(ctx: BrokerContext, ls: LoadedSession, msgs: Messages, now: nu
     });
   }
   s.resend = s.inflight.size > 0;
-  for (const pid of ls.rxQos2) s.rxQos2.add(pid);
+  for (const pid of ls.rxQos2) s.rxQos2.set(pid, true);
   const w = ls.will === null ? null : msgs.get(ls.will.msgId);
   if (w !== null && ls.will !== null) {
     const { delay, expiry, at } = ls.will;

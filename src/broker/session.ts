@@ -17,7 +17,7 @@ export function createSession(clientId: string, queueBound: number): Session {
     queue: new OutQueue<Message>(queueBound),
     inflight: new InflightTable(),
     nextPid: 1,
-    rxQos2: new Set(),
+    rxQos2: new InflightTable(),
     will: null,
     willSid: 0,
     qseq: 0,

@@ -132,7 +132,7 @@ export interface Session {
   inflight: InflightTable<Inflight>;
   nextPid: number;
   /** Packet identifiers of QoS 2 messages received and not yet released. */
-  rxQos2: Set<number>;
+  rxQos2: InflightTable<true>;
   will: WillSpec | null;
   /** Journal id of the will's message, 0 when not stored (durable.ts). */
   willSid: number;

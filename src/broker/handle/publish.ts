@@ -54,7 +54,7 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
   const n = publishMessage(ctx, msg);
   if (qos === 0) return;
   if (qos === 2) {
-    s.rxQos2.add(p.messageId);
+    s.rxQos2.set(p.messageId, true);
     journalRxQos2(ctx, s, p.messageId, true);
   }
   sendCtrl(
@@ -75,7 +75,7 @@ function _denied(ctx: BrokerContext, c: Client, p: PublishPacket): void {
   if (p.qos === 0) return;
   const v5 = c.version === 5;
   if (p.qos === 2 && !v5) {
-    c.session!.rxQos2.add(p.messageId); // its PUBREL completes the flow
+    c.session!.rxQos2.set(p.messageId, true); // its PUBREL completes the flow
     journalRxQos2(ctx, c.session!, p.messageId, true);
   }
   sendCtrl(c, ackItem(p.qos === 1 ? PUBACK : PUBREC, p.messageId, v5 ? RC.NOT_AUTHORIZED : 0));
