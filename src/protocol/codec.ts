@@ -17,7 +17,7 @@ import type {
   Packet as MqttPacket,
 } from "mqtt-packet";
 import { MqttError, RC } from "./reason_code.ts";
-import { decodePublish, type PublishPacket } from "./publish_codec.ts";
+import { decodePublish, type LastTopic, newLastTopic, type PublishPacket } from "./publish_codec.ts";
 import type { PacketWriter } from "./packet_writer.ts";
 
 /** PUBACK, PUBREC, PUBREL or PUBCOMP as received. */
@@ -119,6 +119,8 @@ export class Decoder {
   private pos = 0;
   private readonly maxPacketSize: number;
   private readonly fromServer: boolean;
+  /** Created on the first PUBLISH: connections that only subscribe keep none. */
+  private lastTopic: LastTopic | null = null;
 
   constructor(options: DecoderOptions = {}) {
     this.maxPacketSize = options.maxPacketSize ?? 268435460;
@@ -172,7 +174,17 @@ export class Decoder {
     this.pos = end;
     const b0 = buf[start]!;
     const type = b0 >> 4;
-    if (type === 3) return decodePublish(buf, start + i, end, b0 & 0x0f, this.version === 5, this.fromServer);
+    if (type === 3) {
+      return decodePublish(
+        buf,
+        start + i,
+        end,
+        b0 & 0x0f,
+        this.version === 5,
+        this.fromServer,
+        this.lastTopic ??= newLastTopic(),
+      );
+    }
     if (type >= 4 && type <= 7) return this._ack(buf, start + i, end, b0);
     if (type === 12 && b0 === 0xc0 && rem === 0) return { cmd: "pingreq" };
     if (!(this.fromServer ? SERVER_TYPES : CLIENT_TYPES).has(type)) {

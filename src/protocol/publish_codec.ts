@@ -55,6 +55,7 @@ export function decodePublish(
   flags: number,
   v5: boolean,
   fromServer = false,
+  last: LastTopic | null = null,
 ): PublishPacket {
   const qos = (flags >> 1) & 3;
   if (qos === 3) throw malformed("PUBLISH with QoS 3", "[MQTT-3.3.1-4]");
@@ -62,17 +63,9 @@ export function decodePublish(
   const tlen = (buf[start]! << 8) | buf[start + 1]!;
   let p = start + 2;
   if (p + tlen > end) throw malformed("PUBLISH topic longer than the packet");
-  let ascii = true;
-  for (let i = p; i < p + tlen; i++) {
-    const b = buf[i]!;
-    if (b === 0x2b || b === 0x23) {
-      throw new MqttError(RC.TOPIC_NAME_INVALID, "Wildcard in PUBLISH topic", "[MQTT-3.3.2-2]");
-    }
-    if (b === 0 || b >= 0x80) ascii = false;
-  }
-  if (!ascii && !isValidUtf8(buf, p, p + tlen)) throw malformed("Topic is not valid UTF-8", "[MQTT-1.5.4-1]");
-  // the scan above proved an ASCII topic, and latin1 decodes ASCII faster than utf8
-  const topic = tlen === 0 ? "" : buf.toString(ascii ? "latin1" : "utf8", p, p + tlen);
+  const topic = last !== null && _sameTopic(last, buf, p, tlen)
+    ? last.topic
+    : _decodeTopic(buf, p, tlen, last);
   p += tlen;
   let messageId = 0;
   if (qos > 0) {
@@ -100,6 +93,48 @@ export function decodePublish(
   else if (tlen === 0) throw new MqttError(RC.TOPIC_NAME_INVALID, "Empty topic", "[MQTT-4.7.3-1]");
   pkt.payload = buf.subarray(p, end);
   return pkt;
+}
+
+/**
+ * The last topic one connection published, kept by its decoder: publishers nearly always repeat
+ * their topic, and bytes equal to ones already checked need neither the check nor a new string
+ * (which would also be hashed again by every Map lookup on the topic).
+ */
+export interface LastTopic {
+  bytes: Buffer | null;
+  topic: string;
+}
+
+export const newLastTopic = (): LastTopic => ({ bytes: null, topic: "" });
+
+/** Topics longer than this are not kept (a copy per connection). */
+const LAST_TOPIC_MAX = 256;
+
+function _sameTopic(last: LastTopic, buf: Buffer, p: number, tlen: number): boolean {
+  const b = last.bytes;
+  if (b === null || b.length !== tlen) return false;
+  for (let i = 0; i < tlen; i++) if (b[i] !== buf[p + i]) return false;
+  return true;
+}
+
+function _decodeTopic(buf: Buffer, p: number, tlen: number, last: LastTopic | null): string {
+  let ascii = true;
+  for (let i = p; i < p + tlen; i++) {
+    const b = buf[i]!;
+    if (b === 0x2b || b === 0x23) {
+      throw new MqttError(RC.TOPIC_NAME_INVALID, "Wildcard in PUBLISH topic", "[MQTT-3.3.2-2]");
+    }
+    if (b === 0 || b >= 0x80) ascii = false;
+  }
+  if (!ascii && !isValidUtf8(buf, p, p + tlen)) throw malformed("Topic is not valid UTF-8", "[MQTT-1.5.4-1]");
+  if (tlen === 0) return ""; // not kept: an empty topic means a topic alias (MQTT 5)
+  // the scan above proved an ASCII topic, and latin1 decodes ASCII faster than utf8
+  const topic = buf.toString(ascii ? "latin1" : "utf8", p, p + tlen);
+  if (last !== null && tlen <= LAST_TOPIC_MAX) {
+    last.bytes = Buffer.from(buf.subarray(p, p + tlen));
+    last.topic = topic;
+  }
+  return topic;
 }
 
 function _readVarint(buf: Buffer, p: number, end: number): number {

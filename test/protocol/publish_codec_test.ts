@@ -10,6 +10,8 @@ import {
   decodePublish,
   emptyPublishOut,
   encodePublishTemplate,
+  type LastTopic,
+  newLastTopic,
   type PublishOut,
   writeFromTemplate,
   writePublish,
@@ -146,5 +148,39 @@ describe("PUBLISH encoding", () => {
       subscriptionIdentifier: [1, 300],
       messageExpiryInterval: 12,
     });
+  });
+});
+
+describe("decodePublish with the connection's last topic", () => {
+  const wire = (topic: string) => {
+    const b = mqttPacket.generate(
+      { cmd: "publish", topic, payload: Buffer.from("p"), qos: 0, dup: false, retain: false },
+      { protocolVersion: 4 },
+    );
+    return { b, go: (last: LastTopic) => decodePublish(b, 2, b.length, b[0]! & 0x0f, false, false, last) };
+  };
+
+  test("a repeated topic comes back as the same string; another topic of the same length does not", () => {
+    const last = newLastTopic();
+    const first = wire("dev/1/temp");
+    const t1 = first.go(last).topic;
+    assert.equal(wire("dev/1/temp").go(last).topic, t1);
+    // the read buffer is reused for other bytes: were the kept topic a view of it, these bytes
+    // would now match it and decode as "dev/1/temp"
+    first.b.fill(0x7a, 4, 14);
+    assert.equal(wire("zzzzzzzzzz").go(last).topic, "zzzzzzzzzz");
+    assert.equal(wire("dev/2/temp").go(last).topic, "dev/2/temp");
+    assert.equal(wire("dev/2/temp").go(last).topic, "dev/2/temp");
+    assert.equal(last.topic, "dev/2/temp");
+  });
+
+  test("bytes that differ from the kept topic are checked again: a wildcard or bad UTF-8 is refused", () => {
+    const last = newLastTopic();
+    wire("a/b").go(last);
+    assert.equal(codeOf(() => wire("a/#").go(last)), RC.TOPIC_NAME_INVALID);
+    const bad = wire("a/x");
+    bad.b[6] = 0xff; // the last topic byte: not UTF-8
+    assert.equal(codeOf(() => bad.go(last)), RC.MALFORMED_PACKET);
+    assert.equal(wire("a/b").go(last).topic, "a/b");
   });
 });
