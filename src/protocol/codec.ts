@@ -1,8 +1,12 @@
 /**
- * Per-connection decoder (push bytes, pull packets) and the encoder for the packets that are not on
- * the hot path. PUBLISH and the acknowledgements are hand-written; the rest goes through mqtt-packet.
+ * Per-connection decoder (push bytes, pull packets) and the encoders of PUBACK-PUBCOMP and PINGRESP.
+ * PUBLISH (publish_codec.ts) and the acknowledgements are decoded here on the hot path; the other
+ * packets in control_decode.ts.
  */
-import mqttPacket from "mqtt-packet";
+import { MqttError, RC } from "./reason_code.ts";
+import { decodePublish, type LastTopic, newLastTopic, type PublishPacket } from "./publish_codec.ts";
+import type { PacketWriter } from "./packet_writer.ts";
+import { decodeControl } from "./control_decode.ts";
 import type {
   IAuthPacket,
   IConnackPacket,
@@ -14,11 +18,10 @@ import type {
   ISubscribePacket,
   IUnsubackPacket,
   IUnsubscribePacket,
-  Packet as MqttPacket,
-} from "mqtt-packet";
-import { MqttError, RC } from "./reason_code.ts";
-import { decodePublish, type LastTopic, newLastTopic, type PublishPacket } from "./publish_codec.ts";
-import type { PacketWriter } from "./packet_writer.ts";
+  MqttPacket,
+} from "./packets.ts";
+
+export { writeControl as writePacket } from "./control_encode.ts";
 
 /** PUBACK, PUBREC, PUBREL or PUBCOMP as received. */
 export interface AckPacket {
@@ -75,41 +78,6 @@ export interface DecoderOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-// mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (3.3 MB of heap) on its first generate()
-// to speed up writing numbers; it only writes the packets that are not on the hot path here.
-mqttPacket.writeToStream.cacheNumbers = false;
-
-/**
- * One mqtt-packet parser for every connection (each costs ~1.4 KB, which is 14 MB for 10,000 idle
- * clients): it is only ever given one complete packet, so it holds no state between calls, and it
- * is replaced after an error, when it might.
- */
-class SlowParser {
-  result: MqttPacket | null = null;
-  error: Error | null = null;
-  private parser = this._create();
-  private readonly settings = [{}, {}, {}, { protocolVersion: 3 }, { protocolVersion: 4 }, {
-    protocolVersion: 5,
-  }];
-
-  private _create(): ReturnType<typeof mqttPacket.parser> {
-    const p = mqttPacket.parser({});
-    p.on("packet", (packet: MqttPacket) => (this.result = packet));
-    p.on("error", (e: Error) => (this.error = e));
-    return p;
-  }
-
-  parse(raw: Buffer, version: number): void {
-    this.result = null;
-    this.error = null;
-    // mqtt-packet keeps the CONNECT as its settings; the level decides how the rest is read
-    (this.parser as unknown as { settings: object }).settings = this.settings[version]!;
-    this.parser.parse(raw);
-    if (this.error !== null || this.result === null) this.parser = this._create();
-  }
-}
-const slow = new SlowParser();
 
 /** Splits a byte stream into packets. Throws MqttError on malformed input. */
 export class Decoder {
@@ -191,8 +159,20 @@ export class Decoder {
       const who = this.fromServer ? "server" : "client";
       throw new MqttError(RC.MALFORMED_PACKET, `Packet type ${type} may not be sent by a ${who}`);
     }
+    if ((b0 & 0x0f) !== (type === 8 || type === 10 ? 2 : 0)) {
+      throw new MqttError(
+        RC.MALFORMED_PACKET,
+        `Reserved flags of packet type ${type} are wrong`,
+        "[MQTT-2.2.2-2]",
+      );
+    }
     if (type === 1) this._checkConnectHeader(buf, start + i, end);
-    return this._slowPath(buf.subarray(start, end));
+    const p = decodeControl(buf, start + i, end, type, this.version);
+    if (p.cmd === "connect") {
+      this.version = p.protocolVersion ?? 4;
+      p.raw = buf.subarray(start, end);
+    }
+    return p as InboundPacket;
   }
 
   private _ack(buf: Buffer, s: number, end: number, b0: number): AckPacket {
@@ -217,7 +197,7 @@ export class Decoder {
     return { cmd: ACK_CMDS[type - 4]!, messageId, reasonCode };
   }
 
-  /** Unsupported protocol levels get a CONNACK, so they are recognised before mqtt-packet. */
+  /** Unsupported protocol levels get a CONNACK, so they are recognised before the rest is decoded. */
   private _checkConnectHeader(buf: Buffer, s: number, end: number): void {
     if (this.version !== 0) {
       throw new MqttError(RC.PROTOCOL_ERROR, "Second CONNECT on one connection", "[MQTT-3.1.0-2]");
@@ -244,19 +224,6 @@ export class Decoder {
       );
     }
   }
-
-  private _slowPath(raw: Buffer): InboundPacket {
-    slow.parse(raw, this.version);
-    const err = slow.error;
-    if (err !== null) throw new MqttError(RC.MALFORMED_PACKET, `Malformed packet: ${err.message}`);
-    const p = slow.result;
-    if (p === null) {
-      throw new MqttError(RC.MALFORMED_PACKET, "Malformed packet: length does not match its content");
-    }
-    if (p.cmd === "connect") this.version = p.protocolVersion ?? 4;
-    (p as { raw?: Buffer }).raw = raw;
-    return p as InboundPacket;
-  }
 }
 
 /** A Decoder for what a server sends: the same framing and checks, typed for that side. */
@@ -274,11 +241,6 @@ export class ServerDecoder {
   next(): ServerPacket | null {
     return this.d.next() as unknown as ServerPacket | null;
   }
-}
-
-/** Appends a packet encoded by mqtt-packet (the packets that are not on the hot path). */
-export function writePacket(w: PacketWriter, packet: MqttPacket, version: number): void {
-  w.bytes(mqttPacket.generate(packet, { protocolVersion: version }));
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Encodes the forwarded MQTT 5 message properties from object form (will messages). */
 import { PacketWriter } from "./packet_writer.ts";
 
-/** Message properties as mqtt-packet decodes them from a CONNECT's will. */
+/** Message properties of a CONNECT's will, as control_decode.ts gives them. */
 export interface MessageProps {
   payloadFormatIndicator?: boolean;
   contentType?: string;
