@@ -2,14 +2,11 @@
  * Loads the configuration: a HOCON (NanoMQ), JSON or YAML file, then NANOMQ_* variables, then
  * flags, validated once against the schema. Reads files only through the reader it is given.
  */
-import hocon from "@pushcorn/hocon-parser";
-import { LineCounter, parseDocument } from "yaml";
 import { type Config, CONFIG_SPEC } from "./config.ts";
 import { applyEdits, type Edit, envEdits } from "./config_env.ts";
 import { ConfigError } from "./config_error.ts";
 import { expandIncludes, locateKeys, type Origin, type ReadFile } from "./hocon_source.ts";
 import type { SchemaContext } from "./schema.ts";
-import { locateYamlKeys } from "./yaml_keys.ts";
 
 /** A validated configuration and what was noticed on the way. */
 export interface LoadedConfig {
@@ -103,7 +100,12 @@ async function _readRaw(file: string, text: string, read: ReadFile): Promise<Raw
     for (const [k, line] of locateKeys(text)) origins.set(k, { file, line });
     return { tree: _root(tree, file), origins, files: [file] };
   }
+  // each parser is loaded for the format it reads: yaml alone is 6 MB of resident memory
   if (/\.ya?ml$/i.test(file)) {
+    const [{ LineCounter, parseDocument }, { locateYamlKeys }] = await Promise.all([
+      import("yaml"),
+      import("./yaml_keys.ts"),
+    ]);
     const lc = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lc });
     const err = doc.errors[0];
@@ -115,6 +117,7 @@ async function _readRaw(file: string, text: string, read: ReadFile): Promise<Raw
     return { tree: _root(doc.toJS(), file), origins, files: [file] };
   }
   const src = await expandIncludes(text, file, read);
+  const { default: hocon } = await import("@pushcorn/hocon-parser");
   let tree: unknown;
   try {
     tree = await hocon({ text: src.text, strict: true });

@@ -3,11 +3,11 @@
  * Bun.listen under Bun; see docs/performance.md).
  */
 import { createOsServices } from "./os_services.ts";
-import { createHttpClient } from "./http_client.ts";
 import { listenWs } from "./ws_listener.ts";
+import { createHttpClient } from "./http_client.ts";
 import { readFile } from "node:fs/promises";
 import net from "node:net";
-import tls from "node:tls";
+import type tls from "node:tls";
 import process from "node:process";
 import type { ConnectOptions, Runtime } from "./runtime.ts";
 import { peerCertificateOf, TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions } from "./tls_options.ts";
@@ -70,11 +70,19 @@ class SocketConnection implements Connection {
   }
 }
 
-function _connect(o: ConnectOptions): Promise<Connection> {
+/**
+ * node:tls is loaded by the first TLS listener or connection (ws_listener.ts and http_client.ts do
+ * the same with node:http and ws): a gateway on plain TCP does not pay their memory
+ * (docs/performance.md).
+ */
+const loadTls = (): Promise<typeof tls> => import("node:tls").then((m) => m.default);
+
+async function _connect(o: ConnectOptions): Promise<Connection> {
+  const tlsLib = o.tls === undefined ? null : await loadTls();
   return new Promise((resolve, reject) => {
-    const s = o.tls === undefined
+    const s = tlsLib === null || o.tls === undefined
       ? net.connect({ host: o.host, port: o.port, noDelay: true })
-      : tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? "" : o.host, ...o.tls });
+      : tlsLib.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? "" : o.host, ...o.tls });
     const fail = (why: string) => {
       clearTimeout(timer);
       s.destroy();
@@ -108,14 +116,15 @@ export function createNodeRuntime(): Runtime {
       const server = net.createServer({ noDelay: true }, (s) => onConnection(new SocketConnection(s)));
       return _listen(server, host, port);
     },
-    listenTls(host, port, t, onConnection) {
+    async listenTls(host, port, t, onConnection) {
+      const tlsLib = await loadTls();
       const ms = t.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS;
       /**
        * Handshakes in progress, by remote address: tls.Server's own handshakeTimeout is not honoured
        * by every runtime's node:tls (Bun's), so the raw socket gets a timer of ours.
        */
       const pending = new Map<string, ReturnType<typeof setTimeout>>();
-      const server = tls.createServer(
+      const server = tlsLib.createServer(
         { ...tlsLibraryOptions(t), noDelay: true, handshakeTimeout: ms },
         (s) => {
           const key = `${s.remoteAddress}:${s.remotePort}`;

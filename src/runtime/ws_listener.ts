@@ -3,10 +3,9 @@
  * Binary frames carry the MQTT byte stream (packets may span frames, a frame may hold several);
  * an upgrade on any other path gets 404.
  */
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
 import type { Duplex } from "node:stream";
-import { type WebSocket, WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import type { Connection, ConnectionHandlers, ServerHandle } from "./connection.ts";
 import { TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions, type TlsOptions } from "./tls_options.ts";
 
@@ -73,8 +72,19 @@ class WsConnection implements Connection {
   }
 }
 
-/** Listens for MQTT over WebSocket (WSS with `o.tls`). */
-export function listenWs(o: WsListenOptions, onConnection: (c: Connection) => void): Promise<ServerHandle> {
+/**
+ * Listens for MQTT over WebSocket (WSS with `o.tls`). node:http, node:https and ws are loaded
+ * here, by the first WebSocket listener: a broker without one pays no memory for them.
+ */
+export async function listenWs(
+  o: WsListenOptions,
+  onConnection: (c: Connection) => void,
+): Promise<ServerHandle> {
+  const [{ default: http }, { default: https }, { WebSocketServer }] = await Promise.all([
+    import("node:http"),
+    import("node:https"),
+    import("ws"),
+  ]);
   const server = o.tls === undefined ? http.createServer() : https.createServer({
     ...tlsLibraryOptions(o.tls),
     handshakeTimeout: o.tls.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS,
