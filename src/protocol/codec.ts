@@ -166,7 +166,9 @@ export class Decoder {
         "[MQTT-2.2.2-2]",
       );
     }
-    if (type === 1) this._checkConnectHeader(buf, start + i, end);
+    if (type === 1 && this.version !== 0) {
+      throw new MqttError(RC.PROTOCOL_ERROR, "Second CONNECT on one connection", "[MQTT-3.1.0-2]");
+    }
     const p = decodeControl(buf, start + i, end, type, this.version);
     if (p.cmd === "connect") {
       this.version = p.protocolVersion ?? 4;
@@ -195,34 +197,6 @@ export class Decoder {
       throw new MqttError(RC.MALFORMED_PACKET, "Truncated properties");
     }
     return { cmd: ACK_CMDS[type - 4]!, messageId, reasonCode };
-  }
-
-  /** Unsupported protocol levels get a CONNACK, so they are recognised before the rest is decoded. */
-  private _checkConnectHeader(buf: Buffer, s: number, end: number): void {
-    if (this.version !== 0) {
-      throw new MqttError(RC.PROTOCOL_ERROR, "Second CONNECT on one connection", "[MQTT-3.1.0-2]");
-    }
-    if (end - s < 7) throw new MqttError(RC.MALFORMED_PACKET, "CONNECT too short");
-    const nameLen = (buf[s]! << 8) | buf[s + 1]!;
-    const name = buf.toString("latin1", s + 2, Math.min(end, s + 2 + nameLen));
-    const level = buf[s + 2 + nameLen];
-    if (name !== "MQTT" && name !== "MQIsdp") {
-      throw new MqttError(RC.MALFORMED_PACKET, `Protocol name "${name}" is not MQTT`, "[MQTT-3.1.2-1]");
-    }
-    if (level !== 3 && level !== 4 && level !== 5) {
-      throw new MqttError(
-        RC.UNSUPPORTED_PROTOCOL_VERSION,
-        `Protocol level ${level} is not supported`,
-        "[MQTT-3.1.2-2]",
-      );
-    }
-    if ((level === 3) !== (name === "MQIsdp")) {
-      throw new MqttError(
-        RC.MALFORMED_PACKET,
-        `Protocol name "${name}" does not go with level ${level}`,
-        "[MQTT-3.1.2-1]",
-      );
-    }
   }
 }
 

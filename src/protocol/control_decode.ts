@@ -110,8 +110,22 @@ export function decodeControl(
 }
 
 function _connect(r: Reader): IConnectPacket {
-  const protocolId = r.str("Protocol Name") as "MQTT" | "MQIsdp";
-  const version = r.u8("Protocol Level") as 3 | 4 | 5;
+  const protocolId = r.str("Protocol Name");
+  if (protocolId !== "MQTT" && protocolId !== "MQIsdp") {
+    throw malformed(`protocol name "${protocolId}" is not MQTT`, "[MQTT-3.1.2-1]");
+  }
+  // an unsupported level gets a CONNACK, so it is refused before the rest is decoded
+  const version = r.u8("Protocol Level");
+  if (version !== 3 && version !== 4 && version !== 5) {
+    throw new MqttError(
+      RC.UNSUPPORTED_PROTOCOL_VERSION,
+      `Protocol level ${version} is not supported`,
+      "[MQTT-3.1.2-2]",
+    );
+  }
+  if ((version === 3) !== (protocolId === "MQIsdp")) {
+    throw malformed(`protocol name "${protocolId}" does not go with level ${version}`, "[MQTT-3.1.2-1]");
+  }
   const flags = r.u8("Connect Flags");
   if ((flags & 1) !== 0) throw malformed("the reserved Connect Flag is set", "[MQTT-3.1.2-3]");
   const hasWill = (flags & 0x04) !== 0;
@@ -129,10 +143,7 @@ function _connect(r: Reader): IConnectPacket {
     keepalive: r.u16("Keep Alive"),
     clientId: "",
   };
-  if (version === 5) {
-    const props = r.props(1);
-    if (props !== undefined) p.properties = props;
-  }
+  if (version === 5) r.propsInto(p, 1);
   p.clientId = r.str("Client Identifier");
   if (hasWill) {
     const props = version === 5 ? r.props(WILL) : undefined;
@@ -154,8 +165,7 @@ function _connack(r: Reader, v5: boolean): IConnackPacket {
   const p: IConnackPacket = { cmd: "connack", sessionPresent: flags === 1 };
   if (v5) {
     p.reasonCode = code;
-    const props = r.props(2);
-    if (props !== undefined) p.properties = props;
+    r.propsInto(p, 2);
   } else p.returnCode = code;
   return p;
 }
@@ -168,10 +178,7 @@ function _messageId(r: Reader): number {
 
 function _subscribe(r: Reader, v5: boolean): ISubscribePacket {
   const p: ISubscribePacket = { cmd: "subscribe", messageId: _messageId(r), subscriptions: [] };
-  if (v5) {
-    const props = r.props(8);
-    if (props !== undefined) p.properties = props;
-  }
+  if (v5) r.propsInto(p, 8);
   if (r.left === 0) throw protocolError("SUBSCRIBE without a topic filter", "[MQTT-3.8.3-2]");
   while (r.left > 0) {
     const topic = r.str("Topic Filter");
@@ -195,10 +202,7 @@ function _subscribe(r: Reader, v5: boolean): ISubscribePacket {
 
 function _suback(r: Reader, v5: boolean): ISubackPacket {
   const p: ISubackPacket = { cmd: "suback", messageId: _messageId(r), granted: [] };
-  if (v5) {
-    const props = r.props(9);
-    if (props !== undefined) p.properties = props;
-  }
+  if (v5) r.propsInto(p, 9);
   while (r.left > 0) {
     const code = r.u8("Reason Code");
     if (v5 ? !SUBACK_V5.has(code) : code > 2 && code !== 0x80) {
@@ -211,10 +215,7 @@ function _suback(r: Reader, v5: boolean): ISubackPacket {
 
 function _unsubscribe(r: Reader, v5: boolean): IUnsubscribePacket {
   const p: IUnsubscribePacket = { cmd: "unsubscribe", messageId: _messageId(r), unsubscriptions: [] };
-  if (v5) {
-    const props = r.props(10);
-    if (props !== undefined) p.properties = props;
-  }
+  if (v5) r.propsInto(p, 10);
   if (r.left === 0) throw protocolError("UNSUBSCRIBE without a topic filter", "[MQTT-3.10.3-2]");
   while (r.left > 0) p.unsubscriptions.push(r.str("Topic Filter"));
   return p;
@@ -223,8 +224,7 @@ function _unsubscribe(r: Reader, v5: boolean): IUnsubscribePacket {
 function _unsuback(r: Reader, v5: boolean): IUnsubackPacket {
   const p: IUnsubackPacket = { cmd: "unsuback", messageId: _messageId(r) };
   if (!v5) return p;
-  const props = r.props(11);
-  if (props !== undefined) p.properties = props;
+  r.propsInto(p, 11);
   const granted: number[] = (p.granted = []);
   while (r.left > 0) {
     const code = r.u8("Reason Code");
@@ -242,10 +242,7 @@ function _disconnect(r: Reader, v5: boolean): IDisconnectPacket {
   if (!DISCONNECT_V5.has(p.reasonCode)) {
     throw malformed(`DISCONNECT reason code 0x${p.reasonCode.toString(16)}`);
   }
-  if (r.left > 0) {
-    const props = r.props(14);
-    if (props !== undefined) p.properties = props;
-  }
+  if (r.left > 0) r.propsInto(p, 14);
   return p;
 }
 
@@ -253,9 +250,6 @@ function _auth(r: Reader, v5: boolean): IAuthPacket {
   if (!v5) throw malformed("AUTH exists in MQTT 5 only");
   const p: IAuthPacket = { cmd: "auth", reasonCode: r.left > 0 ? r.u8("Reason Code") : 0 };
   if (!AUTH_V5.has(p.reasonCode)) throw malformed(`AUTH reason code 0x${p.reasonCode.toString(16)}`);
-  if (r.left > 0) {
-    const props = r.props(15);
-    if (props !== undefined) p.properties = props;
-  }
+  if (r.left > 0) r.propsInto(p, 15);
   return p;
 }

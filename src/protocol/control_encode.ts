@@ -12,7 +12,7 @@ import type {
   Properties,
 } from "./packets.ts";
 import type { PacketWriter } from "./packet_writer.ts";
-import { encodeProperties } from "./properties_codec.ts";
+import { encodeProperties, lengthPrefixed } from "./properties_codec.ts";
 
 /** Appends `p` encoded for protocol level `version`. */
 export function writeControl(w: PacketWriter, p: MqttPacket, version: number): void {
@@ -56,15 +56,6 @@ function _u16(v: number): Buffer {
   return Buffer.from([v >>> 8, v & 0xff]);
 }
 
-/** A length-prefixed string or binary field. */
-function _field(v: string | Buffer): Buffer {
-  const bytes = typeof v === "string" ? Buffer.from(v, "utf8") : v;
-  const out = Buffer.allocUnsafe(2 + bytes.length);
-  out.writeUInt16BE(bytes.length, 0);
-  out.set(bytes, 2);
-  return out;
-}
-
 function _reasoned(code: number, props: Properties | undefined): Buffer[] {
   return [Buffer.from([code]), encodeProperties(props)];
 }
@@ -77,18 +68,18 @@ function _connect(p: IConnectPacket): Buffer[] {
   if (p.username !== undefined) flags |= 0x80;
   if (p.password !== undefined) flags |= 0x40;
   const parts: Buffer[] = [
-    _field(p.protocolId ?? (version === 3 ? "MQIsdp" : "MQTT")),
+    lengthPrefixed(p.protocolId ?? (version === 3 ? "MQIsdp" : "MQTT")),
     Buffer.from([version, flags]),
     _u16(p.keepalive ?? 0),
   ];
   if (version === 5) parts.push(encodeProperties(p.properties));
-  parts.push(_field(p.clientId));
+  parts.push(lengthPrefixed(p.clientId));
   if (w !== undefined) {
     if (version === 5) parts.push(encodeProperties(w.properties));
-    parts.push(_field(w.topic), _field(typeof w.payload === "string" ? Buffer.from(w.payload) : w.payload));
+    parts.push(lengthPrefixed(w.topic), lengthPrefixed(w.payload));
   }
-  if (p.username !== undefined) parts.push(_field(p.username));
-  if (p.password !== undefined) parts.push(_field(p.password));
+  if (p.username !== undefined) parts.push(lengthPrefixed(p.username));
+  if (p.password !== undefined) parts.push(lengthPrefixed(p.password));
   return parts;
 }
 
@@ -105,7 +96,7 @@ function _subscribe(p: ISubscribePacket, v5: boolean): Buffer[] {
   for (const s of p.subscriptions) {
     let o: number = s.qos;
     if (v5) o |= (s.nl === true ? 0x04 : 0) | (s.rap === true ? 0x08 : 0) | ((s.rh ?? 0) << 4);
-    parts.push(_field(s.topic), Buffer.from([o]));
+    parts.push(lengthPrefixed(s.topic), Buffer.from([o]));
   }
   return parts;
 }
@@ -113,6 +104,6 @@ function _subscribe(p: ISubscribePacket, v5: boolean): Buffer[] {
 function _unsubscribe(p: IUnsubscribePacket, v5: boolean): Buffer[] {
   const parts: Buffer[] = [_u16(p.messageId ?? 0)];
   if (v5) parts.push(encodeProperties(p.properties));
-  for (const t of p.unsubscriptions) parts.push(_field(t));
+  for (const t of p.unsubscriptions) parts.push(lengthPrefixed(t));
   return parts;
 }

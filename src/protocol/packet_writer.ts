@@ -3,6 +3,7 @@
  * event-loop turn. Written bytes are never reused: `take()` hands out a view and later packets go
  * after it, so the view stays valid while the socket holds it.
  */
+import { writeVarint } from "./varint.ts";
 
 const CHUNK = 64 * 1024;
 
@@ -75,12 +76,7 @@ export class PacketWriter {
 
   varint(v: number): void {
     this.reserve(4);
-    do {
-      let b = v % 128;
-      v = Math.floor(v / 128);
-      if (v > 0) b |= 0x80;
-      this.buf[this.pos++] = b;
-    } while (v > 0);
+    this.pos = writeVarint(this.buf, this.pos, v);
   }
 
   bytes(b: Uint8Array): void {
@@ -88,9 +84,4 @@ export class PacketWriter {
     this.buf.set(b, this.pos);
     this.pos += b.length;
   }
-}
-
-/** Number of bytes the variable byte integer `v` takes on the wire. */
-export function varintSize(v: number): number {
-  return v < 128 ? 1 : v < 16384 ? 2 : v < 2097152 ? 3 : 4;
 }

@@ -3,8 +3,8 @@
  * table (MQTT 5 table 2-4), and the bounds-checked reader the control packet decoder uses.
  */
 import type { Properties, UserProperties } from "./packets.ts";
-import { varintSize } from "./packet_writer.ts";
 import { MqttError, RC } from "./reason_code.ts";
+import { readVarint, varintSize, writeVarint } from "./varint.ts";
 
 type Kind = "bool" | "u8" | "u16" | "u32" | "var" | "str" | "bin" | "pair";
 
@@ -99,15 +99,9 @@ export class Reader {
   }
 
   varint(what: string): number {
-    let value = 0;
-    let mul = 1;
-    for (let i = 0; i < 4; i++) {
-      const b = this.u8(what);
-      value += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return value;
-      mul *= 128;
-    }
-    throw malformed(`${what} is longer than 4 bytes`, "[MQTT-1.5.5-1]");
+    const packed = readVarint(this.buf, this.pos, this.end, what);
+    this.pos += packed % 8;
+    return Math.floor(packed / 8);
   }
 
   /** A binary field: two-byte length, then the bytes (a view into the packet). */
@@ -146,18 +140,23 @@ export class Reader {
       if (spec === undefined || (spec.packets & (1 << type)) === 0) {
         throw malformed(`property 0x${id.toString(16)} is not allowed in ${where}`);
       }
-      const sub = new Reader(this.buf, this.pos, end);
       if (spec.kind === "pair") {
-        _addUserProperty(out, sub.str("User Property"), sub.str("User Property"));
+        _addUserProperty(out, this.str("User Property"), this.str("User Property"));
       } else {
         if (out[spec.name] !== undefined) {
           throw new MqttError(RC.PROTOCOL_ERROR, `Property ${spec.name} appears twice`, "[MQTT-2.2.2-2]");
         }
-        out[spec.name] = _value(sub, spec);
+        out[spec.name] = _value(this, spec);
       }
-      this.pos = sub.pos;
+      if (this.pos > end) throw malformed(`${spec.name} runs past the Property Length`);
     }
     return out as Properties;
+  }
+
+  /** Reads the property list for packet `type` into `p.properties`, which stays unset when empty. */
+  propsInto(p: { properties?: Properties }, type: number): void {
+    const props = this.props(type);
+    if (props !== undefined) p.properties = props;
   }
 }
 
@@ -194,7 +193,20 @@ function _value(r: Reader, spec: Spec): unknown {
 
 /** One encoded property list, length prefix included; reuse it for size and write. */
 export function encodeProperties(p: Properties | undefined): Buffer {
-  if (p === undefined) return ZERO;
+  const body = p === undefined ? null : encodePropertyBytes(p);
+  if (body === null) return ZERO;
+  const out = Buffer.allocUnsafe(varintSize(body.length) + body.length);
+  body.copy(out, writeVarint(out, 0, body.length));
+  return out;
+}
+
+const ZERO = Buffer.from([0]);
+
+/**
+ * The properties without their length prefix, as a message's properties are kept and forwarded;
+ * null when there are none.
+ */
+export function encodePropertyBytes(p: Properties): Buffer | null {
   const parts: Buffer[] = [];
   for (const [name, value] of Object.entries(p)) {
     if (value === undefined) continue;
@@ -203,28 +215,22 @@ export function encodeProperties(p: Properties | undefined): Buffer {
     const spec = SPECS[id]!;
     if (spec.kind === "pair") {
       for (const [k, v] of Object.entries(value as UserProperties)) {
-        for (const one of Array.isArray(v) ? v : [v]) parts.push(_pair(id, k, one));
+        for (const one of Array.isArray(v) ? v : [v]) {
+          parts.push(Buffer.from([id]), lengthPrefixed(k), lengthPrefixed(one));
+        }
       }
     } else parts.push(_encodeValue(id, spec.kind, value));
   }
-  const body = Buffer.concat(parts);
-  const head = Buffer.allocUnsafe(varintSize(body.length));
-  _varintInto(head, 0, body.length);
-  return Buffer.concat([head, body]);
+  return parts.length === 0 ? null : Buffer.concat(parts);
 }
 
-const ZERO = Buffer.from([0]);
-
-function _pair(id: number, k: string, v: string): Buffer {
-  const kb = Buffer.from(k, "utf8");
-  const vb = Buffer.from(v, "utf8");
-  const b = Buffer.allocUnsafe(5 + kb.length + vb.length);
-  b[0] = id;
-  b.writeUInt16BE(kb.length, 1);
-  kb.copy(b, 3);
-  b.writeUInt16BE(vb.length, 3 + kb.length);
-  vb.copy(b, 5 + kb.length);
-  return b;
+/** A string or binary field: two-byte length, then the bytes. */
+export function lengthPrefixed(v: string | Uint8Array): Buffer {
+  const bytes = typeof v === "string" ? Buffer.from(v, "utf8") : v;
+  const out = Buffer.allocUnsafe(2 + bytes.length);
+  out.writeUInt16BE(bytes.length, 0);
+  out.set(bytes, 2);
+  return out;
 }
 
 function _encodeValue(id: number, kind: Kind, value: unknown): Buffer {
@@ -242,26 +248,11 @@ function _encodeValue(id: number, kind: Kind, value: unknown): Buffer {
     }
     case "var": {
       const b = Buffer.allocUnsafe(1 + varintSize(value as number));
+      writeVarint(b, 1, value as number);
       b[0] = id;
-      _varintInto(b, 1, value as number);
       return b;
     }
-    default: {
-      const bytes = typeof value === "string" ? Buffer.from(value, "utf8") : (value as Buffer);
-      const b = Buffer.allocUnsafe(3 + bytes.length);
-      b[0] = id;
-      b.writeUInt16BE(bytes.length, 1);
-      b.set(bytes, 3);
-      return b;
-    }
+    default:
+      return Buffer.concat([Buffer.from([id]), lengthPrefixed(value as string | Buffer)]);
   }
-}
-
-function _varintInto(b: Buffer, at: number, v: number): void {
-  do {
-    let byte = v % 128;
-    v = Math.floor(v / 128);
-    if (v > 0) byte |= 0x80;
-    b[at++] = byte;
-  } while (v > 0);
 }

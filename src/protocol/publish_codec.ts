@@ -4,9 +4,10 @@
  * as raw bytes from decode to encode.
  */
 import { MqttError, RC } from "./reason_code.ts";
-import { type PacketWriter, varintSize } from "./packet_writer.ts";
+import type { PacketWriter } from "./packet_writer.ts";
 import { isValidTopicName } from "./topic.ts";
 import { isValidUtf8 } from "./utf8.ts";
+import { readVarint, varintSize } from "./varint.ts";
 
 /** A decoded PUBLISH. `props` holds the properties forwarded unchanged (MQTT 5 only). */
 export interface PublishPacket {
@@ -101,18 +102,24 @@ export function decodePublish(
  * (which would also be hashed again by every Map lookup on the topic).
  */
 export interface LastTopic {
-  bytes: Buffer | null;
+  /** The topic's bytes in `bytes[0, len)`; `len` is -1 while nothing is kept. */
+  bytes: Buffer;
+  len: number;
   topic: string;
 }
 
-export const newLastTopic = (): LastTopic => ({ bytes: null, topic: "" });
-
-/** Topics longer than this are not kept (a copy per connection). */
+/** Topics longer than this are not kept: the buffer is allocated once per connection. */
 const LAST_TOPIC_MAX = 256;
 
+export const newLastTopic = (): LastTopic => ({
+  bytes: Buffer.allocUnsafe(LAST_TOPIC_MAX),
+  len: -1,
+  topic: "",
+});
+
 function _sameTopic(last: LastTopic, buf: Buffer, p: number, tlen: number): boolean {
+  if (last.len !== tlen) return false;
   const b = last.bytes;
-  if (b === null || b.length !== tlen) return false;
   for (let i = 0; i < tlen; i++) if (b[i] !== buf[p + i]) return false;
   return true;
 }
@@ -131,23 +138,11 @@ function _decodeTopic(buf: Buffer, p: number, tlen: number, last: LastTopic | nu
   // the scan above proved an ASCII topic, and latin1 decodes ASCII faster than utf8
   const topic = buf.toString(ascii ? "latin1" : "utf8", p, p + tlen);
   if (last !== null && tlen <= LAST_TOPIC_MAX) {
-    last.bytes = Buffer.from(buf.subarray(p, p + tlen));
+    buf.copy(last.bytes, 0, p, p + tlen);
+    last.len = tlen;
     last.topic = topic;
   }
   return topic;
-}
-
-function _readVarint(buf: Buffer, p: number, end: number): number {
-  let value = 0;
-  let mul = 1;
-  for (let i = 0; i < 4; i++) {
-    if (p + i >= end) throw malformed("Truncated variable byte integer");
-    const b = buf[p + i]!;
-    value += (b & 0x7f) * mul;
-    if ((b & 0x80) === 0) return value * 8 + i + 1; // value and its byte count packed together
-    mul *= 128;
-  }
-  throw malformed("Variable byte integer longer than 4 bytes", "[MQTT-1.5.5-1]");
 }
 
 function _skipString(buf: Buffer, p: number, end: number): number {
@@ -165,7 +160,7 @@ function _decodeProperties(
   pkt: PublishPacket,
   fromServer: boolean,
 ): number {
-  const packed = _readVarint(buf, p, end);
+  const packed = readVarint(buf, p, end);
   const len = Math.floor(packed / 8);
   const pstart = p + (packed % 8);
   const pend = pstart + len;
@@ -258,7 +253,7 @@ function _property(
           "[MQTT-3.3.4-6]",
         );
       }
-      const packed = _readVarint(buf, q, pend);
+      const packed = readVarint(buf, q, pend);
       if (pkt.subId === 0) pkt.subId = Math.floor(packed / 8);
       return q + (packed % 8);
     }

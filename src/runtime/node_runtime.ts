@@ -78,11 +78,16 @@ class SocketConnection implements Connection {
 const loadTls = (): Promise<typeof tls> => import("node:tls").then((m) => m.default);
 
 async function _connect(o: ConnectOptions): Promise<Connection> {
-  const tlsLib = o.tls === undefined ? null : await loadTls();
+  const s = o.tls === undefined
+    ? net.connect({ host: o.host, port: o.port, noDelay: true })
+    : (await loadTls()).connect({
+      host: o.host,
+      port: o.port,
+      servername: net.isIP(o.host) ? "" : o.host,
+      ...o.tls,
+    });
+  // the listeners go on in the same turn the socket was made: none of its events is missed
   return new Promise((resolve, reject) => {
-    const s = tlsLib === null || o.tls === undefined
-      ? net.connect({ host: o.host, port: o.port, noDelay: true })
-      : tlsLib.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? "" : o.host, ...o.tls });
     const fail = (why: string) => {
       clearTimeout(timer);
       s.destroy();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import mqttPacket from "mqtt-packet";
+import { decodeError } from "../helpers/decode_error.ts";
 import { Decoder } from "../../src/protocol/codec.ts";
 import { PacketWriter } from "../../src/protocol/packet_writer.ts";
 import {
@@ -21,19 +22,6 @@ function decodeAll(bytes: Buffer[], version = 4): unknown[] {
     for (let p = d.next(); p !== null; p = d.next()) out.push(p);
   }
   return out;
-}
-
-function decodeError(bytes: Buffer, version = 4, maxPacketSize?: number): MqttError {
-  const d = maxPacketSize === undefined ? new Decoder() : new Decoder({ maxPacketSize });
-  d.version = version;
-  d.push(bytes);
-  try {
-    while (d.next() !== null);
-  } catch (e) {
-    assert.ok(e instanceof MqttError);
-    return e;
-  }
-  throw new Error("no error");
 }
 
 function out(p: Partial<PublishOut>): PublishOut {

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import mqttPacket from "mqtt-packet";
+import { mqttErrorOf } from "../helpers/decode_error.ts";
 import { PacketWriter } from "../../src/protocol/packet_writer.ts";
 import {
   decodePublish,
@@ -16,7 +17,7 @@ import {
   writeFromTemplate,
   writePublish,
 } from "../../src/protocol/publish_codec.ts";
-import { MqttError, RC } from "../../src/protocol/reason_code.ts";
+import { RC } from "../../src/protocol/reason_code.ts";
 
 function out(p: Partial<PublishOut>): PublishOut {
   return { ...emptyPublishOut(), topic: "t", payload: Buffer.from("x"), ...p };
@@ -31,16 +32,6 @@ function decode(p: Partial<mqttPacket.IPublishPacket>, version: 4 | 5 = 5, fromS
   let start = 1;
   while (bytes[start]! & 0x80) start++;
   return decodePublish(bytes, start + 1, bytes.length, bytes[0]! & 0x0f, version === 5, fromServer);
-}
-
-function codeOf(f: () => unknown): number {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof MqttError);
-    return e.code;
-  }
-  throw new Error("no error");
 }
 
 describe("PUBLISH decoding", () => {
@@ -76,12 +67,12 @@ describe("PUBLISH decoding", () => {
   test("the payload format indicator is read, and a value above 1 is a protocol error", () => {
     assert.equal(decode({ properties: { payloadFormatIndicator: true } }).payloadFormat, 1);
     const bad = Buffer.from([0x00, 0x01, 0x74, 0x02, 0x01, 0x02]); // topic "t", properties: format = 2
-    assert.equal(codeOf(() => decodePublish(bad, 0, bad.length, 0, true)), RC.PROTOCOL_ERROR);
+    assert.equal(mqttErrorOf(() => decodePublish(bad, 0, bad.length, 0, true)).code, RC.PROTOCOL_ERROR);
   });
 
   test("Subscription Identifiers are refused from a client [MQTT-3.3.4-6] and read from a server", () => {
     const p = { properties: { subscriptionIdentifier: 7 } };
-    assert.equal(codeOf(() => decode(p)), RC.PROTOCOL_ERROR);
+    assert.equal(mqttErrorOf(() => decode(p)).code, RC.PROTOCOL_ERROR);
     const fromServer = decode(p, 5, true);
     assert.equal(fromServer.subId, 7);
     assert.equal(fromServer.props, null, "not forwarded");
@@ -90,7 +81,7 @@ describe("PUBLISH decoding", () => {
   test("malformed PUBLISH packets are refused with the reason code the spec gives", () => {
     const t = (bytes: number[], flags = 0, v5 = false) => {
       const b = Buffer.from(bytes);
-      return codeOf(() => decodePublish(b, 0, b.length, flags, v5));
+      return mqttErrorOf(() => decodePublish(b, 0, b.length, flags, v5)).code;
     };
     assert.equal(t([0, 1, 0x74], 6), RC.MALFORMED_PACKET, "QoS 3 [MQTT-3.3.1-4]");
     assert.equal(t([0, 9, 0x74]), RC.MALFORMED_PACKET, "topic longer than the packet");
@@ -157,30 +148,50 @@ describe("decodePublish with the connection's last topic", () => {
       { cmd: "publish", topic, payload: Buffer.from("p"), qos: 0, dup: false, retain: false },
       { protocolVersion: 4 },
     );
-    return { b, go: (last: LastTopic) => decodePublish(b, 2, b.length, b[0]! & 0x0f, false, false, last) };
+    let start = 1;
+    while ((b[start++]! & 0x80) !== 0);
+    return {
+      b,
+      go: (last: LastTopic) => decodePublish(b, start, b.length, b[0]! & 0x0f, false, false, last),
+    };
   };
 
-  test("a repeated topic comes back as the same string; another topic of the same length does not", () => {
+  test("bytes equal to the kept topic give the kept string without decoding them again", () => {
+    const last = newLastTopic();
+    wire("dev/1/temp").go(last);
+    assert.equal(last.topic, "dev/1/temp");
+    // a sentinel in place of the kept string: only the cache can return it
+    last.topic = "from-the-cache";
+    assert.equal(wire("dev/1/temp").go(last).topic, "from-the-cache");
+  });
+
+  test("another topic replaces the kept one, and the kept bytes are a copy of the read buffer", () => {
     const last = newLastTopic();
     const first = wire("dev/1/temp");
-    const t1 = first.go(last).topic;
-    assert.equal(wire("dev/1/temp").go(last).topic, t1);
+    first.go(last);
     // the read buffer is reused for other bytes: were the kept topic a view of it, these bytes
     // would now match it and decode as "dev/1/temp"
     first.b.fill(0x7a, 4, 14);
     assert.equal(wire("zzzzzzzzzz").go(last).topic, "zzzzzzzzzz");
     assert.equal(wire("dev/2/temp").go(last).topic, "dev/2/temp");
-    assert.equal(wire("dev/2/temp").go(last).topic, "dev/2/temp");
     assert.equal(last.topic, "dev/2/temp");
+  });
+
+  test("a topic longer than 256 bytes is decoded every time and not kept", () => {
+    const last = newLastTopic();
+    const long = "t/" + "x".repeat(300);
+    assert.equal(wire(long).go(last).topic, long);
+    assert.equal(last.len, -1);
+    assert.equal(wire(long).go(last).topic, long);
   });
 
   test("bytes that differ from the kept topic are checked again: a wildcard or bad UTF-8 is refused", () => {
     const last = newLastTopic();
     wire("a/b").go(last);
-    assert.equal(codeOf(() => wire("a/#").go(last)), RC.TOPIC_NAME_INVALID);
+    assert.equal(mqttErrorOf(() => wire("a/#").go(last)).code, RC.TOPIC_NAME_INVALID);
     const bad = wire("a/x");
     bad.b[6] = 0xff; // the last topic byte: not UTF-8
-    assert.equal(codeOf(() => bad.go(last)), RC.MALFORMED_PACKET);
+    assert.equal(mqttErrorOf(() => bad.go(last)).code, RC.MALFORMED_PACKET);
     assert.equal(wire("a/b").go(last).topic, "a/b");
   });
 });

@@ -3,7 +3,7 @@
  * identifier and keep alive, open the session, record the will, answer CONNACK.
  */
 import type { IConnectPacket, MqttPacket } from "../../protocol/codec.ts";
-import { encodeMessageProps } from "../../protocol/properties.ts";
+import { encodePropertyBytes } from "../../protocol/properties_codec.ts";
 import { MqttError, RC, toV3ConnackCode } from "../../protocol/reason_code.ts";
 import { isValidTopicName } from "../../protocol/topic.ts";
 import { isCleanString, isValidUtf8 } from "../../protocol/utf8.ts";
@@ -239,7 +239,7 @@ function _will(p: ConnectIn, by: Identity | null): WillSpec | null {
     payload,
     qos: w.qos ?? 0,
     retain: w.retain ?? false,
-    props: p.protocolVersion === 5 ? encodeMessageProps(forwarded) : null,
+    props: p.protocolVersion === 5 ? encodePropertyBytes(forwarded) : null,
     expiry: messageExpiryInterval ?? -1,
     delay: willDelayInterval ?? 0,
     by,
