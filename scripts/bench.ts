@@ -58,12 +58,19 @@ const { values: opt } = parseArgs({
     acl: { type: "boolean", default: false },
     bridge: { type: "boolean", default: false },
     flashmq: { type: "string" },
+    workers: { type: "string", default: "1" },
   },
 });
+/** Multi-core (--workers N): our broker with N workers, FlashMQ with N threads, beside ours with one. */
+const WORKERS = Number(opt.workers);
+const NCPU = cpus().length;
+/** Cores of the brokers and of the load generator: apart while there are enough, else shared. */
+const BROKER_CORES = WORKERS === 1 ? "0" : `0-${Math.min(WORKERS, NCPU) - 1}`;
+const LOAD_CORES = WORKERS === 1 ? "1" : WORKERS < NCPU ? `${WORKERS}-${NCPU - 1}` : `0-${NCPU - 1}`;
 const PERSIST = opt.persist === true;
 const ACL = opt.acl === true;
 /** A column comparing runs of this broker with each other. */
-const VS = PERSIST || ACL;
+const VS = PERSIST || ACL || Number(opt.workers) > 1;
 const TLS = opt.tls === true;
 const WS = opt.ws === true;
 const REPS = Number(opt.reps);
@@ -164,7 +171,7 @@ function runLoad(gen: string[], port: number, pid: number, s: string): Result {
   try {
     const out = execFileSync("bash", [
       "-c",
-      `ulimit -n 65536; exec taskset -c 1 "$@"`,
+      `ulimit -n 65536; exec taskset -c ${LOAD_CORES} "$@"`,
       "load",
       gen[0]!,
       ...args,
@@ -239,6 +246,7 @@ async function main(): Promise<void> {
     ws: WS,
     acl: ACL,
     flashmq: opt.flashmq,
+    workers: WORKERS,
   });
   const flash = list.some((b) => b.name === "FlashMQ");
   const stunnel = TLS ? startStunnel(list) : WS ? startWsProxy() : null;
@@ -248,7 +256,7 @@ async function main(): Promise<void> {
     for (let rep = 1; rep <= REPS; rep++) {
       for (const b of list) {
         if (PERSIST) freshStores();
-        const proc = await startBroker(b.cmd, b.port);
+        const proc = await startBroker(b.cmd, b.port, BROKER_CORES);
         const r = runLoad(gen, b.loadPort, proc.pid, s);
         await proc.stop();
         const key = `${s}/${b.name}`;
@@ -268,9 +276,9 @@ async function main(): Promise<void> {
     } GiB, ` +
     `Linux ${
       execFileSync("uname", ["-r"], { encoding: "utf8" }).trim()
-    }; broker pinned to core 0, load generator (${gen.length === 1 ? "mqttload" : "bench_load.ts"}${
+    }; brokers on cores ${BROKER_CORES}, load generator (${gen.length === 1 ? "mqttload" : "bench_load.ts"}${
       PERSIST ? ", subscribers on persistent sessions" : ""
-    }) to core 1; ` +
+    }) on cores ${LOAD_CORES}${WORKERS > 1 ? `; ${WORKERS} workers / threads` : ""}; ` +
     `64-byte payloads, ${DURATION} s windows, median of ${REPS}${
       TLS
         ? "; over TLS (TLS 1.3, EC P-256 certificate; stunnel client on the load core)"
@@ -279,11 +287,11 @@ async function main(): Promise<void> {
         : ""
     }. This broker: Bun ${process.versions.bun ?? "-"} running src/main.ts; Mosquitto ${
       execFileSync("bash", ["-c", "mosquitto -h | head -1 | awk '{print $3}'"], { encoding: "utf8" }).trim()
-    }${flash ? "; FlashMQ 7beb9c3 with thread_count 1" : ""}.`,
+    }${flash ? `; FlashMQ 7beb9c3 with thread_count ${WORKERS}` : ""}.`,
     "",
     `| scenario | broker | delivered | latency p50 / p99 (/ p99.9) | lost | broker CPU | broker RSS | vs Mosquitto |${
       flash ? " vs FlashMQ |" : ""
-    }${VS ? (PERSIST ? " vs memory |" : " vs no ACL |") : ""}`,
+    }${VS ? (PERSIST ? " vs memory |" : ACL ? " vs no ACL |" : " vs 1 worker |") : ""}`,
     `|---|---|---:|---:|---:|---:|---:|---:|${flash ? "---:|" : ""}${VS ? "---:|" : ""}`,
   ];
   for (const s of scen) {

@@ -66,7 +66,7 @@ export function freshStores(): void {
 
 export function brokers(
   certs: TestCerts | null,
-  o: { persist: boolean; ws: boolean; acl: boolean; flashmq: string | undefined },
+  o: { persist: boolean; ws: boolean; acl: boolean; flashmq: string | undefined; workers: number },
 ): BrokerRun[] {
   const mosqConf = `${BENCH}/mosquitto.conf`;
   const ourConf = `${BENCH}/broker.conf`;
@@ -84,7 +84,10 @@ export function brokers(
     ? ""
     : `listeners.ssl {\n  bind = "127.0.0.1:18841"\n  keyfile = "${certs.keyFile}"\n  certfile = "${certs.certFile}"\n}\n`;
   const wsOurs = o.ws ? 'listeners.ws.bind = "127.0.0.1:18843/mqtt"\n' : "";
-  writeFileSync(ourConf, `listeners.tcp.bind = "127.0.0.1:18840"\n${tlsOurs}${wsOurs}`);
+  writeFileSync(
+    ourConf,
+    `listeners.tcp.bind = "127.0.0.1:18840"\n${tlsOurs}${wsOurs}system.num_taskq_thread = ${o.workers}\n`,
+  );
   const mosq = existsSync("/usr/sbin/mosquitto") ? "/usr/sbin/mosquitto" : "mosquitto";
   const tls = certs !== null;
   return [
@@ -95,12 +98,18 @@ export function brokers(
       cmd: `${mosq} -c ${mosqConf}`,
     },
     {
-      name: o.persist ? "this broker, memory" : "this broker",
+      name: o.persist
+        ? "this broker, memory"
+        : o.workers > 1
+        ? `this broker, ${o.workers} workers`
+        : "this broker",
       port: tls ? 18841 : 18840,
       loadPort: tls ? 18842 : o.ws ? 18844 : 18840,
       cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${ourConf}`,
+      ...(o.workers > 1 ? { vs: "this broker, 1 worker" } : {}),
     },
-    ...(o.flashmq === undefined ? [] : [_flashmq(o.flashmq)]),
+    ...(o.flashmq === undefined ? [] : [_flashmq(o.flashmq, o.workers)]),
+    ...(o.workers > 1 ? [_oneWorker()] : []),
     ...(o.persist ? [_sqliteBroker()] : []),
     ...(o.acl ? [_aclBroker()] : []),
   ];
@@ -110,7 +119,7 @@ export function brokers(
  * FlashMQ (built by ../shared/peers/build-flashmq.sh) with one thread, for a one-core comparison,
  * and the in-flight limit raised so that its default does not drop QoS 1/2 floods.
  */
-function _flashmq(bin: string): BrokerRun {
+function _flashmq(bin: string, threads: number): BrokerRun {
   if (!existsSync(bin)) {
     throw new Error(`--flashmq ${bin}: no such file; build it with ../shared/peers/build-flashmq.sh`);
   }
@@ -119,10 +128,22 @@ function _flashmq(bin: string): BrokerRun {
   mkdirSync(`${BENCH}/flashmq-store`, { recursive: true });
   writeFileSync(
     conf,
-    `thread_count 1\nallow_anonymous true\nstorage_dir ${BENCH}/flashmq-store\nlog_file ${BENCH}/flashmq.log\n` +
+    `thread_count ${threads}\nallow_anonymous true\nstorage_dir ${BENCH}/flashmq-store\nlog_file ${BENCH}/flashmq.log\n` +
       "max_qos_msg_pending_per_client 65535\nlisten {\n  protocol mqtt\n  port 18850\n  inet4_bind_address 127.0.0.1\n}\n",
   );
   return { name: "FlashMQ", port: 18850, loadPort: 18850, cmd: `${bin} --config-file ${conf}` };
+}
+
+/** This broker with one worker, on the same cores as the multi-core runs, for the scaling figure. */
+function _oneWorker(): BrokerRun {
+  const conf = `${BENCH}/broker-1.conf`;
+  writeFileSync(conf, 'listeners.tcp.bind = "127.0.0.1:18870"\n');
+  return {
+    name: "this broker, 1 worker",
+    port: 18870,
+    loadPort: 18870,
+    cmd: `${process.execPath} ${ROOT}src/main.ts start --conf ${conf}`,
+  };
 }
 
 /**

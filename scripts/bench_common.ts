@@ -13,11 +13,11 @@ export function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Starts `cmd` on core `core` and waits until it accepts connections on `port`. */
+/** Starts `cmd` on `core` (a taskset list: "0", "0-1") and waits until it accepts connections on `port`. */
 export async function startBroker(
   cmd: string,
   port: number,
-  core = 0,
+  core: number | string = 0,
 ): Promise<{ pid: number; stop(): Promise<void> }> {
   if (await canConnect(port)) throw new Error(`Port ${port} is in use: stop whatever listens there`);
   const p = spawn("bash", ["-c", `ulimit -n 65536; exec taskset -c ${core} ${cmd}`], { stdio: "ignore" });

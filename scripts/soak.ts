@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { freePort } from "../test/helpers/live_broker.ts";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { createInterface } from "node:readline";
@@ -41,15 +41,6 @@ const N = Number(a.connections);
 const SAMPLE_MS = Number(a["sample-s"]) * 1000;
 const out = resolve(a.out ?? join(".soak", new Date().toISOString().replace(/[:.]/g, "-")));
 mkdirSync(out, { recursive: true });
-
-function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => r(p));
-    });
-  });
-}
 
 /** A self-signed certificate for 127.0.0.1, made by openssl. */
 function certificate(): { key: string; cert: string } {

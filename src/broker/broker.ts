@@ -27,7 +27,8 @@ import { restoreState } from "./restore.ts";
 import { revalidate } from "./revalidate.ts";
 import { createMessage } from "./message.ts";
 import { publishMessage } from "./router.ts";
-import { type Client, type ClientSink, ClientState } from "./state.ts";
+import { type Client, type ClientSink, ClientState, type Message } from "./state.ts";
+import { peerCommitted, peerDrained, peerInterest, peerMessage, startPeering } from "./peering.ts";
 import type { AuthHooks } from "./auth_port.ts";
 import type { BrokerDeps } from "./deps.ts";
 import { type BrokerOptions, DEFAULT_BROKER_OPTIONS } from "./options.ts";
@@ -61,6 +62,13 @@ export interface Broker {
   restore(snap: JournalSnapshot): number;
   /** One session's state, undefined when there is none. */
   session(clientId: string): SessionInfo | undefined;
+  /** Multi-core: what another worker sends (see peering.ts); a no-op on a broker without peers. */
+  peerInterest(from: number, key: string, added: boolean): void;
+  peerMessage(from: number, msg: Message, how: number, groupKey: string): void;
+  /** What was forwarded to `peer` has been taken: publishers held for it go on. */
+  peerDrained(peer: number): void;
+  /** `peer` has committed the batches it was sent up to `upTo` (persistence on). */
+  peerCommitted(peer: number, upTo: number): void;
   /** Counts for status output and tests. */
   stats(): { clients: number; sessions: number; subscriptions: number; retained: number; queued: number };
 }
@@ -126,15 +134,29 @@ function _context(opts: Partial<BrokerOptions>, deps: BrokerDeps): BrokerContext
     authGen: 0,
     journal: deps.journal ?? null,
     storeFull: false,
+    peering: null,
   };
+  if (deps.peers !== undefined) ctx.peering = startPeering(ctx, deps.peers);
   return ctx;
 }
 
 /** What the cli and the bridges ask of the broker beside the packet path. */
 function _operations(
   ctx: BrokerContext,
-): Pick<Broker, "close" | "configure" | "setAuth" | "publish" | "restore" | "session" | "stats"> {
+): Omit<Broker, "metrics" | "options" | "attach" | "handle" | "reject" | "detach" | "fill" | "tick"> {
   return {
+    peerInterest(from, key, added) {
+      if (ctx.peering !== null) peerInterest(ctx, ctx.peering, from, key, added);
+    },
+    peerMessage(from, msg, how, key) {
+      if (ctx.peering !== null) peerMessage(ctx, ctx.peering, from, msg, how, key);
+    },
+    peerDrained(peer) {
+      if (ctx.peering !== null) peerDrained(ctx, ctx.peering, peer);
+    },
+    peerCommitted(peer, upTo) {
+      if (ctx.peering !== null) peerCommitted(ctx.peering, peer, upTo);
+    },
     close() {
       for (const c of [...ctx.clients]) {
         disconnectClient(ctx, c, RC.SERVER_SHUTTING_DOWN, "The broker is shutting down");

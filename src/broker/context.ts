@@ -7,6 +7,7 @@ import type { RetainedStore } from "./retained.ts";
 import type { BrokerOptions } from "./options.ts";
 import type { Client, Session } from "./state.ts";
 import type { TopicTree } from "./topic_tree.ts";
+import type { Peering } from "./peer_port.ts";
 
 /** The state shared by the packet handlers. */
 export interface BrokerContext {
@@ -29,4 +30,6 @@ export interface BrokerContext {
   journal: Journal | null;
   /** The journal refused the last message it was given (durable.ts). */
   storeFull: boolean;
+  /** The other workers of a multi-core broker, null when this is the only one. */
+  peering: Peering | null;
 }

@@ -1,5 +1,6 @@
 /** What the broker needs from outside: a clock, a logger, and a journal for durable state. */
 import type { Journal } from "./journal.ts";
+import type { PeerPort } from "./peer_port.ts";
 
 /** Where the broker logs; the cli supplies one. `clientId` goes on the line when there is one. */
 export interface Logger {
@@ -16,4 +17,6 @@ export interface BrokerDeps {
   log: Logger;
   /** Default none: nothing outlives the process. */
   journal?: Journal;
+  /** The other workers of a multi-core broker; default none (one worker). */
+  peers?: PeerPort;
 }

@@ -30,6 +30,11 @@ export interface Metrics {
   authFailures: number;
   /** Publishes, subscriptions and wills denied by the ACL. */
   aclDenied: number;
+  /** Multi-core: messages forwarded to other workers, and taken from them. */
+  peerForwarded: number;
+  peerReceived: number;
+  /** Multi-core: messages for a share group whose members on this worker all left on the way. */
+  droppedNoMember: number;
 }
 
 /** All counters at zero. */
@@ -52,5 +57,8 @@ export function createMetrics(): Metrics {
     stalledSessions: 0,
     authFailures: 0,
     aclDenied: 0,
+    peerForwarded: 0,
+    peerReceived: 0,
+    droppedNoMember: 0,
   };
 }

@@ -8,6 +8,7 @@ import { congest, highWater } from "./flow_control.ts";
 import { journalQueued, journalRetained } from "./durable.ts";
 import { mergeTargets, type SharedGroup, type Target } from "./topic_tree.ts";
 import type { Message, Session, Subscription } from "./state.ts";
+import { Forward, type Peering } from "./peer_port.ts";
 
 /** Stores or clears the retained copy, then routes. Returns the number of sessions it went to. */
 export function publishMessage(ctx: BrokerContext, msg: Message): number {
@@ -18,6 +19,7 @@ export function publishMessage(ctx: BrokerContext, msg: Message): number {
       ctx.retained.set(msg);
     }
     if (ctx.journal !== null) journalRetained(ctx, msg.topic, msg.payload.length === 0 ? null : msg);
+    if (ctx.peering !== null) shareRetained(ctx, ctx.peering, msg);
   }
   return route(ctx, msg);
 }
@@ -31,6 +33,11 @@ export function route(ctx: BrokerContext, msg: Message): number {
   let n = 0;
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i]!;
+    if (t.session.peer >= 0) {
+      forwardTo(ctx, ctx.peering!, t.session, msg, Forward.Route, "");
+      n++;
+      continue;
+    }
     if (t.noLocal && t.session === msg.origin) {
       n += _routeNoLocal(ctx, t, msg);
       continue;
@@ -40,6 +47,11 @@ export function route(ctx: BrokerContext, msg: Message): number {
   }
   for (let i = 0; i < groups.length; i++) {
     const sub = _pick(groups[i]!);
+    if (sub.session.peer >= 0) {
+      forwardTo(ctx, ctx.peering!, sub.session, msg, Forward.Group, `$share/${sub.group}/${sub.filter}`);
+      n++;
+      continue;
+    }
     deliver(ctx, sub.session, msg, Math.min(sub.qos, msg.qos), sub.rap && msg.retain, sub.subIds);
     n++;
   }
@@ -96,4 +108,30 @@ export function deliver(
   c.sink.wake();
   const publisher = msg.origin?.client;
   if (q.length >= highWater(s) && publisher) congest(ctx, s, publisher);
+}
+
+/** `msg` was routed to peer session `s`: it goes to its worker, holding the publisher while that one lags. */
+function forwardTo(
+  ctx: BrokerContext,
+  pr: Peering,
+  s: Session,
+  msg: Message,
+  how: number,
+  key: string,
+): void {
+  if (!pr.port.forward(s.peer, msg, how, key)) return;
+  ctx.metrics.peerForwarded++;
+  if (ctx.journal !== null && msg.qos > 0 && !pr.touched.includes(s.peer)) pr.touched.push(s.peer);
+  if (!pr.port.congested(s.peer)) return;
+  const publisher = msg.origin?.client;
+  if (publisher) congest(ctx, s, publisher);
+}
+
+/** A stored or cleared retained message goes to every other worker. */
+function shareRetained(ctx: BrokerContext, pr: Peering, msg: Message): void {
+  for (let p = 0; p < pr.port.count; p++) {
+    if (p === pr.port.self) continue;
+    const sent = pr.port.forward(p, msg, Forward.Retained, "");
+    if (sent && ctx.journal !== null && msg.qos > 0 && !pr.touched.includes(p)) pr.touched.push(p);
+  }
 }

@@ -27,6 +27,7 @@ export function createSession(clientId: string, queueBound: number): Session {
     congestedAt: 0,
     stalled: false,
     owner: null,
+    peer: -1,
   };
 }
 

@@ -150,6 +150,12 @@ export interface Session {
   stalled: boolean;
   /** Who last connected with it (access control on reload), null before that or for the broker's own. */
   owner: Identity | null;
+  /**
+   * -1 for a client's session. Otherwise the index of another worker of a multi-core broker
+   * (peering.ts): its subscriptions are what that worker's clients subscribed to, and what is
+   * routed to it is forwarded there.
+   */
+  peer: number;
 }
 
 /** A will as given in CONNECT. */

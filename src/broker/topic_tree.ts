@@ -54,6 +54,8 @@ export class TopicTree {
   private cache = new Map<string, MatchResult>();
   /** Number of subscriptions in the tree. */
   count = 0;
+  /** Told of every subscription added and removed (a multi-core broker's interest in peering.ts). */
+  observer: ((sub: Subscription, added: boolean) => void) | null = null;
 
   /** Adds `sub` under its filter (and share group). */
   add(sub: Subscription): void {
@@ -72,6 +74,7 @@ export class TopicTree {
     }
     this.count++;
     this.cache.clear();
+    this.observer?.(sub, true);
   }
 
   /** Removes `sub`; prunes empty branches. */
@@ -93,11 +96,22 @@ export class TopicTree {
     if (g !== undefined && g.subs.length === 0) node.groups!.delete(g.name);
     this.count--;
     this.cache.clear();
+    this.observer?.(sub, false);
     for (let d = levels.length; d > 0; d--) {
       const n = path[d]!;
       if (n.subs.length > 0 || n.children.size > 0 || (n.groups !== null && n.groups.size > 0)) break;
       path[d - 1]!.children.delete(levels[d - 1]!);
     }
+  }
+
+  /** The share group `name` of exactly `filter`, undefined when it has no members. */
+  group(filter: string, name: string): SharedGroup | undefined {
+    let node: Node | undefined = this.root;
+    for (const level of filter.split("/")) {
+      node = node.children.get(level);
+      if (node === undefined) return undefined;
+    }
+    return node.groups?.get(name);
   }
 
   /** Subscriptions matching topic name `topic`, merged per session. */

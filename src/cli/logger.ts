@@ -79,12 +79,7 @@ export function createLogger(
     toFile(line);
   };
   return {
-    trace: at("trace"),
-    debug: at("debug"),
-    info: at("info"),
-    warn: at("warn"),
-    error: at("error"),
-    fatal: at("fatal"),
+    ...byLevel(at),
     configure(next) {
       if (next.file !== s.file) {
         file?.close();
@@ -107,4 +102,18 @@ function _line(level: LogLevel, msg: string, clientId?: string): string {
     ? ` [${clientId}]`
     : ` [${JSON.stringify(clientId)}]`;
   return `${new Date().toISOString()} ${level.padEnd(5)}${who} ${msg}\n`;
+}
+
+/** The six level methods of a BrokerLogger, made by `at`. */
+export function byLevel(
+  at: (level: LogLevel) => (msg: string, clientId?: string) => void,
+): Pick<BrokerLogger, LogLevel> {
+  return {
+    trace: at("trace"),
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    fatal: at("fatal"),
+  };
 }

@@ -28,10 +28,12 @@ export interface StoreSpec {
  * in `mounted_file_path` (default /tmp/). The store keeps every session's messages, so it holds at
  * least as many as the bridges' cache (and as sqlite's default).
  */
-export function storeSpec(cfg: Config): StoreSpec | null {
+export function storeSpec(cfg: Config, worker = 0): StoreSpec | null {
   const sq = cfg.sqlite;
   const cache = cfg.bridges.mqtt?.cache ?? null;
-  const file = (dir: string) => join(dir || "/tmp/", "broker.db");
+  // each worker of a multi-core broker keeps the sessions whose home it is in a file of its own
+  const file = (dir: string) =>
+    join(dir || "/tmp/", worker === 0 ? "broker.db" : `broker.worker${worker}.db`);
   if (sq !== null && sq.enable) {
     const path = file(sq.mounted_file_path);
     const other = cache === null || cache.mounted_file_path === "" ? path : file(cache.mounted_file_path);
@@ -65,8 +67,9 @@ export function openStore(
   source: string,
   log: BrokerLogger,
   discard = false,
+  worker = 0,
 ): Store | null {
-  const spec = storeSpec(cfg);
+  const spec = storeSpec(cfg, worker);
   if (spec === null) return null;
   const { path } = spec;
   const onFailure = (e: Error): never => {

@@ -5,13 +5,11 @@
 import { parseArgs } from "node:util";
 import type { HttpSend } from "../auth/http_auth.ts";
 import { authHooks, httpPools } from "./auth_settings.ts";
-import { type Broker, createBroker } from "../broker/broker.ts";
-import type { Store } from "../store/store.ts";
-import { openStore, storeSpec } from "./open_store.ts";
-import { Bridge } from "../bridge/bridge.ts";
-import type { BridgeOptions } from "../bridge/bridge_options.ts";
+import type { Broker } from "../broker/broker.ts";
+import { startBroker, type Started } from "./start_broker.ts";
+import { startWorkforce, workerCount, type Workforce } from "./multi_core.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { type Listeners, type ListenerSpec, startListeners } from "../transport/listeners.ts";
+import type { Listeners, ListenerSpec } from "../transport/listeners.ts";
 import { brokerOptions, loadSettings, type Settings } from "./load_settings.ts";
 import { type BrokerLogger, createLogger, type LogSettings, logSettings } from "./logger.ts";
 import { pidFilePath, readReload, reloadFilePath, runningPid } from "./pid_file.ts";
@@ -48,7 +46,7 @@ export async function startCommand(args: string[], rt: Runtime, io: CliIo): Prom
   const st = await loadSettings(rt, flags);
   const child = rt.env[DAEMON_CHILD] === "1";
   if (st.loaded.config.system.daemon && !child) return await _daemonize(rt, io, args, st, pidFile);
-  return await _run(rt, io, flags, st, pidFile, child);
+  return await _run(rt, io, [flags, args], st, pidFile, child);
 }
 
 async function _daemonize(
@@ -86,12 +84,13 @@ interface Running {
   pidFile: string;
   listeners: Listeners;
   http: (poolSize: number) => HttpSend;
+  workforce: Workforce | null;
 }
 
 async function _run(
   rt: Runtime,
   io: CliIo,
-  flags: StartFlags,
+  [flags, args]: [StartFlags, string[]],
   st: Settings,
   pidFile: string,
   child: boolean,
@@ -101,28 +100,34 @@ async function _run(
   for (const n of st.notices) log.warn(n);
   for (const w of st.loaded.warnings) log.warn(w);
   const http = httpPools(rt);
+  const { count, notice } = workerCount(st.loaded.config.system.num_taskq_thread, rt);
+  if (notice !== null) log.warn(notice);
+  const workforce = count > 1 ? startWorkforce(rt, count, args, log, (why) => _lost(rt, log, why)) : null;
   let started: Started;
   try {
-    started = await _start(rt, st, log, flags.discard_store === true, http);
+    started = await startBroker(rt, st, log, flags.discard_store === true, http, workforce?.peers ?? null);
+    await workforce?.listening();
   } catch (e) {
     log.fatal(`${(e as Error).message}; the broker did not start`);
     if (!_logSettings(st, child).console) io.err(`${(e as Error).message}\n`);
+    await workforce?.stop();
     log.close();
     return 1;
   }
+  if (count > 1) log.info(`${count} workers, one per thread, share the TCP and TLS listeners`);
   const { broker, listeners, store } = started;
   const stopTick = rt.every(1000, () => {
     broker.tick(rt.now());
     store?.commit(); // expiries and wills journaled by the tick
   });
-  const state: Running = { rt, flags, st, broker, log, child, pidFile, listeners, http };
+  const state: Running = { rt, flags, st, broker, log, child, pidFile, listeners, http, workforce };
   let reloading = Promise.resolve();
   rt.onSignal("SIGHUP", () => {
     reloading = reloading.then(() => _reload(state)).catch((e) =>
       log.error(`Reload failed: ${(e as Error).message}`)
     );
   });
-  const stopped = _untilStopped(rt, log, pidFile, { ...started, stopTick });
+  const stopped = _untilStopped(rt, log, pidFile, { ...started, stopTick, workforce });
   // only now: `broker stop` signals the pid it finds there, and the signal must find the handlers
   await rt.writeTextFile(pidFile, `${rt.pid}\n`);
   const on = listeners.servers.map((s) => `${s.address.host}:${s.address.port}`).join(", ");
@@ -137,7 +142,10 @@ function _untilStopped(
   rt: Runtime,
   log: BrokerLogger,
   pidFile: string,
-  { broker, listeners, store, bridges, stopTick }: Started & { stopTick: () => void },
+  { broker, listeners, store, bridges, stopTick, workforce }: Started & {
+    stopTick: () => void;
+    workforce: Workforce | null;
+  },
 ): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -150,7 +158,9 @@ function _untilStopped(
       broker.close(); // MQTT 5 clients get DISCONNECT 0x8B
       log.info("Stopped by a signal");
       // let the final DISCONNECTs go out before the process ends
-      setTimeout(() => {
+      const others = workforce?.stop() ?? Promise.resolve();
+      setTimeout(async () => {
+        await others;
         store?.close();
         rt.removeFile(pidFile);
         rt.removeFile(reloadFilePath(pidFile));
@@ -161,6 +171,13 @@ function _untilStopped(
     rt.onSignal("SIGINT", stop);
     rt.onSignal("SIGTERM", stop);
   });
+}
+
+/** A worker thread ended without being told to: as an internal error, the broker exits. */
+function _lost(rt: Runtime, log: BrokerLogger, why: string): never {
+  log.fatal(`Internal error: ${why}; the broker exits with code ${INTERNAL_ERROR_EXIT}`);
+  log.close();
+  return rt.exitNow(INTERNAL_ERROR_EXIT);
 }
 
 /** The exit code of a broker that stopped itself on an internal error (EX_SOFTWARE). */
@@ -183,74 +200,6 @@ function _exitOnInternalError(rt: Runtime, log: BrokerLogger): void {
     log.close();
     rt.exitNow(INTERNAL_ERROR_EXIT);
   });
-}
-
-interface Started {
-  broker: Broker;
-  listeners: Listeners;
-  store: Store | null;
-  bridges: Bridge[];
-}
-
-/** Starts each bridge; its local client connection goes through the listeners' flusher. */
-function startBridges(
-  rt: Runtime,
-  broker: Broker,
-  listeners: Listeners,
-  specs: BridgeOptions[],
-  log: BrokerLogger,
-): Bridge[] {
-  return specs.map((o) => {
-    const b = new Bridge(o, {
-      connect: (c) => rt.connect(c),
-      attachLocal: (conn) => listeners.attach(conn),
-      publishState: (topic, payload) => broker.publish(topic, Buffer.from(payload), { retain: true }),
-      session: (id) => broker.session(id),
-      log,
-    });
-    b.start();
-    return b;
-  });
-}
-
-/** Opens the store, restores from it, and starts the broker and its listeners. */
-async function _start(
-  rt: Runtime,
-  st: Settings,
-  log: BrokerLogger,
-  discardStore: boolean,
-  http: (poolSize: number) => HttpSend,
-): Promise<Started> {
-  const cfg = st.loaded.config;
-  const store = openStore(rt, cfg, st.loaded.source, log, discardStore);
-  try {
-    const broker = createBroker(brokerOptions(st), {
-      now: rt.now,
-      log,
-      ...(store && { journal: store }),
-    });
-    const spec = storeSpec(cfg);
-    if (store !== null && spec !== null) {
-      const n = broker.restore(store.load());
-      store.commit();
-      log.info(
-        `Persistence on: ${spec.path}, ${n} sessions and ${broker.stats().retained} retained messages restored`,
-      );
-      if (spec.ignored !== "") log.warn(spec.ignored);
-    }
-    broker.setAuth(authHooks(rt, st.auth, log, http));
-    const commit = store === null ? null : store.commit.bind(store);
-    const listeners = await startListeners(rt, broker, st.listeners, log, { commit });
-    if (store === null && st.bridges.length > 0) {
-      log.warn(
-        "Bridges keep what they have not forwarded yet in memory only: add a bridges.mqtt.cache { } (or sqlite { }) section so that it survives a restart",
-      );
-    }
-    return { broker, store, listeners, bridges: startBridges(rt, broker, listeners, st.bridges, log) };
-  } catch (e) {
-    store?.close();
-    throw e;
-  }
 }
 
 function _logSettings(st: Settings, child: boolean): LogSettings {
@@ -278,6 +227,7 @@ async function _reload(r: Running): Promise<void> {
     if (_addresses(st) !== _addresses(r.st)) r.log.warn("Listener changes take effect at the next restart");
     else await _renewCertificates(r, st);
     r.st = st;
+    r.workforce?.reload(conf ?? undefined);
     r.log.info(`Configuration reloaded from ${st.loaded.source}`);
   } catch (e) {
     error = (e as Error).message;

@@ -111,8 +111,11 @@ export function flagEdits(f: StartFlags): { edits: Edit[]; notices: string[] } {
   if (f.msq_len !== undefined) set("mqtt.max_mqueue_len", f.msq_len, "--msq_len");
   if (f.qos_duration !== undefined) set("mqtt.retry_interval", `${f.qos_duration}s`, "--qos_duration");
   if (f.acl !== undefined) set("auth.acl_file", f.acl, "--acl");
-  for (const flag of ["tq_thread", "max_tq_thread", "parallel"] as const) {
-    if (f[flag] !== undefined) notices.push(`--${flag} has no effect: this broker runs one event loop`);
+  if (f.tq_thread !== undefined) set("system.num_taskq_thread", f.tq_thread, "--tq_thread");
+  for (const flag of ["max_tq_thread", "parallel"] as const) {
+    if (f[flag] !== undefined) {
+      notices.push(`--${flag} has no effect: the number of workers is --tq_thread (system.num_taskq_thread)`);
+    }
   }
   return { edits, notices };
 }

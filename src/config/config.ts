@@ -75,11 +75,12 @@ export function wsBind(def: string): Spec<WsBindAddress> {
   };
 }
 
-const IGNORED_THREADS = "has no effect: this broker runs one event loop and sizes nothing by threads";
+const IGNORED_THREADS = "has no effect: the number of workers is system.num_taskq_thread";
 
 const systemSpec = obj({
   daemon: bool(false),
-  num_taskq_thread: notice(int(0, 0, 255), IGNORED_THREADS),
+  /** Workers, each an event loop on its own thread; 0 and 1 mean one (see docs/performance.md). */
+  num_taskq_thread: int(0, 0, 64),
   max_taskq_thread: notice(int(0, 0, 255), IGNORED_THREADS),
   parallel: notice(int(0, 0, 1_000_000), IGNORED_THREADS),
   enable_ipc_internal: notice(bool(true), "has no effect: `broker reload` uses a signal, not IPC"),

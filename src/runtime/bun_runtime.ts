@@ -18,6 +18,7 @@ import {
   type TlsOptions,
 } from "./tls_options.ts";
 import type { Connection, ConnectionHandlers, PeerCertificate, ServerHandle } from "./connection.ts";
+import { createWorkers } from "./workers.ts";
 import { RuntimeError } from "./runtime_error.ts";
 
 /** The part of Bun's socket API used here (bun-types would bring Bun's globals into every file). */
@@ -47,6 +48,7 @@ interface BunApi {
   listen(options: {
     hostname: string;
     port: number;
+    reusePort?: boolean;
     tls?: TlsOptions;
     socket: {
       open(s: BunSocket): void;
@@ -172,11 +174,13 @@ function _listen(
   port: number,
   tls: TlsOptions | undefined,
   onConnection: (c: Connection) => void,
+  shared: boolean,
 ): Promise<ServerHandle> {
   try {
     const server = bun.listen({
       hostname: host,
       port,
+      ...(shared ? { reusePort: true } : {}),
       ...(tls === undefined ? {} : { tls: tlsLibraryOptions(tls) }),
       socket: {
         open(s) {
@@ -240,7 +244,7 @@ function _listen(
 }
 
 /** Creates the Bun runtime; call only under Bun. */
-export function createBunRuntime(): Runtime {
+export function createBunRuntime(entry?: string): Runtime {
   const bun = (globalThis as { Bun?: BunApi }).Bun;
   if (bun === undefined) {
     throw new RuntimeError("runtime", "createBunRuntime() needs Bun: use createNodeRuntime()");
@@ -248,7 +252,10 @@ export function createBunRuntime(): Runtime {
   const gc = new GcPacer(bun);
   return {
     ...createNodeRuntime(),
-    listenTcp: (host, port, onConnection) => _listen(bun, gc, host, port, undefined, onConnection),
-    listenTls: (host, port, tls, onConnection) => _listen(bun, gc, host, port, tls, onConnection),
+    listenTcp: (host, port, onConnection, shared) =>
+      _listen(bun, gc, host, port, undefined, onConnection, shared === true),
+    listenTls: (host, port, tls, onConnection, shared) =>
+      _listen(bun, gc, host, port, tls, onConnection, shared === true),
+    workers: entry === undefined ? null : createWorkers(entry),
   };
 }

@@ -4,6 +4,7 @@ import type { OsServices } from "./os_services.ts";
 import type { ClientTlsOptions, TlsOptions } from "./tls_options.ts";
 import type { WsListenOptions } from "./ws_listener.ts";
 import type { Connection, ServerHandle } from "./connection.ts";
+import type { Workers } from "./workers.ts";
 
 /** Where an outgoing connection goes. */
 export interface ConnectOptions {
@@ -19,14 +20,26 @@ export interface Runtime extends OsServices {
   /** "bun", "node" or "deno", and its version. */
   readonly name: string;
   readonly version: string;
-  listenTcp(host: string, port: number, onConnection: (c: Connection) => void): Promise<ServerHandle>;
+  /**
+   * `shared`: every worker of a multi-core broker listens on the port (SO_REUSEPORT) and the kernel
+   * spreads the connections; only where {@link Runtime.workers} is not null.
+   */
+  listenTcp(
+    host: string,
+    port: number,
+    onConnection: (c: Connection) => void,
+    shared?: boolean,
+  ): Promise<ServerHandle>;
   /** As listenTcp, with TLS; `onConnection` runs once the handshake is done. */
   listenTls(
     host: string,
     port: number,
     tls: TlsOptions,
     onConnection: (c: Connection) => void,
+    shared?: boolean,
   ): Promise<ServerHandle>;
+  /** Threads for a multi-core broker; null where listeners cannot be shared between threads. */
+  readonly workers: Workers | null;
   /** An outgoing TCP (or TLS) connection; rejects with the reason it could not be made. */
   connect(o: ConnectOptions): Promise<Connection>;
   /** An HTTP(S) client keeping at most `poolSize` connections per server (HTTP authentication). */

@@ -5,6 +5,8 @@ import { FlushScheduler, Link } from "./link.ts";
 import type { Logger } from "../broker/deps.ts";
 import type { Connection, ServerHandle } from "../runtime/connection.ts";
 import type { TlsOptions } from "../runtime/tls_options.ts";
+import type { PeerLink } from "./peer_link.ts";
+import { Relay } from "./relay.ts";
 
 /** The running listeners. */
 export interface Listeners {
@@ -15,6 +17,8 @@ export interface Listeners {
   close(): Promise<void>;
   /** Binds a connection made elsewhere (a bridge's own) to the broker, as if accepted. */
   attach(conn: Connection): void;
+  /** The flusher every connection's output goes through (multi-core: what peers relay here too). */
+  readonly flusher: FlushScheduler;
 }
 
 /** A listener could not start: its configuration key (or kind and address), and why. */
@@ -48,27 +52,41 @@ function _listen(
   b: ListenerSpec,
   max: number,
   accept: (c: Connection) => void,
+  shared: boolean,
 ): Promise<ServerHandle> {
   if (b.wsPath !== undefined) {
     const o = { host: b.host, port: b.port, path: b.wsPath, maxFrame: max + 16 };
     return rt.listenWs(b.tls === undefined ? o : { ...o, tls: b.tls }, accept);
   }
   return b.tls === undefined
-    ? rt.listenTcp(b.host, b.port, accept)
-    : rt.listenTls(b.host, b.port, b.tls, accept);
+    ? rt.listenTcp(b.host, b.port, accept, shared)
+    : rt.listenTls(b.host, b.port, b.tls, accept, shared);
 }
 
-/** Listens on every address; a bind failure names the listener. */
+/** How accepted connections reach the broker core: here, or (multi-core) through the relay. */
+interface Binder {
+  flusher: FlushScheduler;
+  relay: Relay | null;
+}
+
+/**
+ * Listens on every address; a bind failure names the listener. With `link` (a worker of a
+ * multi-core broker) TCP and TLS listeners share their ports with the other workers, and each
+ * connection is bound to the worker of its client identifier (relay.ts).
+ */
 export async function startListeners(
   rt: Runtime,
   broker: Broker,
   specs: ListenerSpec[],
   log: Logger,
-  opts: { commit?: (() => void) | null } = {},
+  opts: { commit?: (() => void) | null; link?: PeerLink } = {},
 ): Promise<Listeners> {
   const flusher = new FlushScheduler(opts.commit ?? null);
+  const relay = opts.link === undefined
+    ? null
+    : new Relay(opts.link, (conn, useCn) => void new Link(conn, broker, flusher, log, useCn));
   const servers: ServerHandle[] = [];
-  const open = (b: ListenerSpec): Promise<ServerHandle> => _open(rt, broker, flusher, log, b);
+  const open = (b: ListenerSpec): Promise<ServerHandle> => _open(rt, broker, { flusher, relay }, log, b);
   for (const b of specs) {
     try {
       servers.push(await open(b));
@@ -88,19 +106,22 @@ export async function startListeners(
       await Promise.all(servers.map((s) => s.close()));
     },
     attach: (conn) => void new Link(conn, broker, flusher, log),
+    flusher,
   };
 }
 
 async function _open(
   rt: Runtime,
   broker: Broker,
-  flusher: FlushScheduler,
+  { flusher, relay }: Binder,
   log: Logger,
   b: ListenerSpec,
 ): Promise<ServerHandle> {
   const kind = _kind(b);
   const useCn = b.useCnAsUsername === true;
-  const accept = (conn: Connection): void => void new Link(conn, broker, flusher, log, useCn);
+  const accept = relay === null
+    ? (conn: Connection): void => void new Link(conn, broker, flusher, log, useCn)
+    : (conn: Connection): void => relay.accept(conn, useCn);
   const spec: ListenerSpec = b.tls === undefined ? b : {
     ...b,
     tls: {
@@ -110,7 +131,7 @@ async function _open(
     },
   };
   try {
-    const server = await _listen(rt, spec, broker.options.maxPacketSize, accept);
+    const server = await _listen(rt, spec, broker.options.maxPacketSize, accept, relay !== null);
     log.info(`Listening for MQTT over ${kind} on ${b.host}:${b.port}${b.wsPath ?? ""}`);
     return server;
   } catch (e) {

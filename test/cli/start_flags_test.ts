@@ -69,9 +69,10 @@ describe("start flags", () => {
     assert.equal(cfg.log.file, "broker.log");
   });
 
-  test("-t, -T and -n are accepted with a one-line notice; --old_conf is refused with what to do", async () => {
-    const { notices } = await withFlags(["-t", "4", "-T", "8", "-n", "2"]);
-    assert.deepEqual(notices.map((n) => n.split(" ")[0]), ["--tq_thread", "--max_tq_thread", "--parallel"]);
+  test("-t sets the number of workers; -T and -n are accepted with a one-line notice; --old_conf is refused with what to do", async () => {
+    const { cfg, notices } = await withFlags(["-t", "4", "-T", "8", "-n", "2"]);
+    assert.equal(cfg.system.num_taskq_thread, 4);
+    assert.deepEqual(notices.map((n) => n.split(" ")[0]), ["--max_tq_thread", "--parallel"]);
     assert.throws(() => flagEdits(parseStartFlags(["--old_conf", "x"])), /use --conf with a HOCON file/);
     assert.throws(() => parseStartFlags(["--nope"]), /--nope/);
   });

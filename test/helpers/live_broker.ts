@@ -60,15 +60,29 @@ export async function startLiveBroker(
   };
 }
 
-/** A port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+const handedOut = new Set<number>();
+
+/**
+ * A port that was free a moment ago, below the kernel's ephemeral range (32768-60999): a port that
+ * `listen(0)` picked is handed to the next outgoing connection of any test running beside this one,
+ * so a broker started on it later found it taken (EADDRINUSE) now and then.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    if (await _bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function _bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
   });
 }
 

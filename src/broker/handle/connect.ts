@@ -10,6 +10,7 @@ import { isCleanString, isValidUtf8 } from "../../protocol/utf8.ts";
 import { identityOf, ipOf, sendCtrl } from "../client.ts";
 import { mayPublishWill } from "../access.ts";
 import type { Identity } from "../auth_port.ts";
+import { homeWorker } from "../peer_port.ts";
 import type { BrokerContext } from "../context.ts";
 import { NEVER_EXPIRES } from "../session.ts";
 import { detachClient, disconnectClient, openSession } from "../sessions.ts";
@@ -50,7 +51,7 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
       );
       return;
     }
-    clientId = assigned = `auto-${ctx.deps.now().toString(36)}-${c.id}`;
+    clientId = assigned = _assignId(ctx, c);
   }
   if (clientId.startsWith(BRIDGE_CLIENT_PREFIX) && c.sink.trusted !== true) {
     // the session of a bridge is its offline cache: no one else may take it over
@@ -263,4 +264,14 @@ function _connack(
   if (serverKa >= 0) props.serverKeepAlive = serverKa;
   p.properties = props;
   return p;
+}
+
+/** A new client identifier; on a multi-core broker, one whose home is this worker (relay.ts). */
+function _assignId(ctx: BrokerContext, c: Client): string {
+  const base = `auto-${ctx.deps.now().toString(36)}-${c.id}`;
+  const port = ctx.peering?.port;
+  if (port === undefined) return base;
+  let id = base;
+  for (let k = 1; homeWorker(id, port.count) !== port.self; k++) id = `${base}-${k}`;
+  return id;
 }

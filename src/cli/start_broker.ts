@@ -1,0 +1,149 @@
+/**
+ * Starting one broker core with what it needs: its store (restored), authentication, listeners
+ * and bridges. A multi-core broker does this once per worker, each with its own store file and a
+ * link to the others; only the first worker runs the bridges and the WebSocket listeners.
+ */
+import type { HttpSend } from "../auth/http_auth.ts";
+import { Bridge } from "../bridge/bridge.ts";
+import type { BridgeOptions } from "../bridge/bridge_options.ts";
+import { type Broker, createBroker } from "../broker/broker.ts";
+import { homeWorker } from "../broker/peer_port.ts";
+import { ConfigError } from "../config/config_error.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { Store } from "../store/store.ts";
+import type { JournalSnapshot } from "../broker/journal.ts";
+import { type Listeners, startListeners } from "../transport/listeners.ts";
+import type { PeerLink } from "../transport/peer_link.ts";
+import { authHooks } from "./auth_settings.ts";
+import { brokerOptions, type Settings } from "./load_settings.ts";
+import type { BrokerLogger } from "./logger.ts";
+import { openStore, storeSpec } from "./open_store.ts";
+
+/** The most workers `system.num_taskq_thread` allows. */
+const MAX_WORKERS = 64;
+
+/** A started broker core. */
+export interface Started {
+  broker: Broker;
+  listeners: Listeners;
+  store: Store | null;
+  bridges: Bridge[];
+}
+
+/** This worker's place in a multi-core broker. */
+export interface Peers {
+  link: PeerLink;
+  /** Resolves once every worker has restored its state and told the others what it subscribes to. */
+  ready(): Promise<void>;
+}
+
+/** Starts each bridge; its local client connection goes through the listeners' flusher. */
+function startBridges(
+  rt: Runtime,
+  broker: Broker,
+  listeners: Listeners,
+  specs: BridgeOptions[],
+  log: BrokerLogger,
+): Bridge[] {
+  return specs.map((o) => {
+    const b = new Bridge(o, {
+      connect: (c) => rt.connect(c),
+      attachLocal: (conn) => listeners.attach(conn),
+      publishState: (topic, payload) => broker.publish(topic, Buffer.from(payload), { retain: true }),
+      session: (id) => broker.session(id),
+      log,
+    });
+    b.start();
+    return b;
+  });
+}
+
+/** Opens the store, restores from it, and starts the broker and its listeners. */
+export async function startBroker(
+  rt: Runtime,
+  st: Settings,
+  log: BrokerLogger,
+  discardStore: boolean,
+  http: (poolSize: number) => HttpSend,
+  peers: Peers | null = null,
+): Promise<Started> {
+  const cfg = st.loaded.config;
+  const worker = peers?.link.self ?? 0;
+  if (worker === 0) _checkOrphans(rt, st, peers?.link.count ?? 1);
+  const store = openStore(rt, cfg, st.loaded.source, log, discardStore, worker);
+  try {
+    const broker = createBroker(brokerOptions(st), {
+      now: rt.now,
+      log,
+      ...(store && { journal: store }),
+      ...(peers && { peers: peers.link }),
+    });
+    if (peers !== null) {
+      peers.link.broker = broker;
+      if (store !== null) peers.link.commit = store.commit.bind(store);
+    }
+    const spec = storeSpec(cfg, worker);
+    if (store !== null && spec !== null) {
+      const snap = store.load();
+      if (peers !== null) _checkHomes(snap, peers.link, spec.path, st.loaded.source);
+      const n = broker.restore(snap);
+      store.commit();
+      log.info(
+        `Persistence on: ${spec.path}, ${n} sessions and ${broker.stats().retained} retained messages restored`,
+      );
+      if (spec.ignored !== "") log.warn(spec.ignored);
+    }
+    broker.setAuth(authHooks(rt, st.auth, log, http));
+    await peers?.ready();
+    const commit = store === null ? null : store.commit.bind(store);
+    const first = worker === 0;
+    const specs = first ? st.listeners : st.listeners.filter((l) => l.wsPath === undefined);
+    const listeners = await startListeners(rt, broker, specs, log, {
+      commit,
+      ...(peers && { link: peers.link }),
+    });
+    if (first && store === null && st.bridges.length > 0) {
+      log.warn(
+        "Bridges keep what they have not forwarded yet in memory only: add a bridges.mqtt.cache { } (or sqlite { }) section so that it survives a restart",
+      );
+    }
+    const bridges = first ? startBridges(rt, broker, listeners, st.bridges, log) : [];
+    return { broker, store, listeners, bridges };
+  } catch (e) {
+    store?.close();
+    throw e;
+  }
+}
+
+/** No store of a worker beyond `count` may hold sessions that would be out of reach. */
+function _checkOrphans(rt: Runtime, st: Settings, count: number): void {
+  for (let k = count; k <= MAX_WORKERS; k++) {
+    const path = storeSpec(st.loaded.config, k)?.path;
+    if (path === undefined || !rt.fileExists(path)) continue;
+    throw new ConfigError(
+      st.loaded.source,
+      0,
+      "system.num_taskq_thread",
+      `the store ${path} of worker ${k} is there, but the broker runs ${count} workers: its sessions ` +
+        `would be out of reach. Start with the number of workers it was written with (at least ${k + 1}), ` +
+        "or move the store files aside to start empty",
+    );
+  }
+}
+
+/**
+ * Every session in a worker's store must be one whose client identifier that worker is home to:
+ * with another number of workers than the store was written with, they would be out of reach.
+ */
+function _checkHomes(snap: JournalSnapshot, link: PeerLink, path: string, source: string): void {
+  const away = snap.sessions.filter((s) => homeWorker(s.clientId, link.count) !== link.self);
+  if (away.length === 0) return;
+  throw new ConfigError(
+    source,
+    0,
+    "system.num_taskq_thread",
+    `the store ${path} holds ${away.length} sessions (${away[0]!.clientId}, ...) that belong to another ` +
+      `worker with ${link.count} workers: it was written with another system.num_taskq_thread. Start ` +
+      "with the number of workers it was written with, or move the store files aside to start empty",
+  );
+}
