@@ -22,6 +22,8 @@ interface Post {
   /** Bytes of routing taken since the last post, and the number of the last batch taken. */
   a?: number;
   b?: number;
+  /** Bytes of relay frames taken since the last post. */
+  y?: number;
   c?: Record<string, unknown>;
 }
 
@@ -42,11 +44,16 @@ export class PeerLink implements PeerPort {
   broker: Broker | null = null;
   relay: RelayHandler | null = null;
   onControl: (from: number, c: Record<string, unknown>) => void = () => {};
+  /** Relayed bytes to `peer` not yet taken passed PEER_SOFT (true) or fell back (false). */
+  onRelayCongested: (peer: number, congested: boolean) => void = () => {};
   private readonly channels: (PeerChannel | null)[];
   private readonly routing: FrameWriter[] = [];
   private readonly relayed: FrameWriter[] = [];
   private readonly unacked: number[];
   private readonly toAck: number[];
+  private readonly relayUnacked: number[];
+  private readonly relayToAck: number[];
+  private readonly relayCongested: boolean[];
   private readonly held: boolean[];
   private readonly inbound: Inbound[][];
   private armed = false;
@@ -67,6 +74,9 @@ export class PeerLink implements PeerPort {
     }
     this.unacked = Array<number>(this.count).fill(0);
     this.toAck = Array<number>(this.count).fill(0);
+    this.relayUnacked = Array<number>(this.count).fill(0);
+    this.relayToAck = Array<number>(this.count).fill(0);
+    this.relayCongested = Array<boolean>(this.count).fill(false);
     this.held = Array<boolean>(this.count).fill(false);
     this.posted = Array<number>(this.count).fill(0);
     this.taken = Array<number>(this.count).fill(0);
@@ -112,6 +122,10 @@ export class PeerLink implements PeerPort {
     setImmediate(() => this._process(peer));
   }
 
+  relayCongestedTo(peer: number): boolean {
+    return this.relayCongested[peer]!;
+  }
+
   /** Where relay.ts appends the frames of its connections to `peer`; call arm() after. */
   relayTo(peer: number): FrameWriter {
     return this.relayed[peer]!;
@@ -142,7 +156,8 @@ export class PeerLink implements PeerPort {
       const r = this.routing[p]!.take();
       const x = this.relayed[p]!.take();
       const a = this.toAck[p]!;
-      if (r === null && x === null && a === 0) continue;
+      const y = this.relayToAck[p]!;
+      if (r === null && x === null && a === 0 && y === 0) continue;
       const post: Post = {};
       const transfer: ArrayBuffer[] = [];
       if (r !== null) {
@@ -154,6 +169,11 @@ export class PeerLink implements PeerPort {
       if (x !== null) {
         post.x = x;
         transfer.push(x);
+        this._relayed(p, x.byteLength);
+      }
+      if (y !== 0) {
+        post.y = y;
+        this.relayToAck[p] = 0;
       }
       if (a !== 0) {
         post.a = a;
@@ -174,17 +194,32 @@ export class PeerLink implements PeerPort {
         this.broker?.peerDrained(from);
       }
     }
+    if (m.y !== undefined) this._relayed(from, -m.y);
     if (m.x !== undefined) {
       const relay = this.relay;
       readFrames(Buffer.from(m.x), 0, (kind, id, body) => {
         relay?.(from, kind, id, body);
         return true;
       });
+      this.relayToAck[from]! += m.x.byteLength;
+      this.arm();
     }
     if (m.r !== undefined) {
       this.inbound[from]!.push({ buf: Buffer.from(m.r), at: 0 });
       this._process(from);
     }
+  }
+
+  /**
+   * Relayed sockets are read as fast as they come, and a peer that cannot keep up would let its
+   * channel grow without bound: past PEER_SOFT bytes not taken, the sockets relayed to it pause.
+   */
+  private _relayed(peer: number, bytes: number): void {
+    const n = (this.relayUnacked[peer]! += bytes);
+    const congested = this.relayCongested[peer]! ? n > PEER_SOFT >> 2 : n > PEER_SOFT;
+    if (congested === this.relayCongested[peer]) return;
+    this.relayCongested[peer] = congested;
+    this.onRelayCongested(peer, congested);
   }
 
   /** Routes what `from` forwarded, until it is all done or a congested session here holds `from`. */

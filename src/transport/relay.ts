@@ -25,7 +25,7 @@ interface OpenInfo {
 export class Relay {
   private nextId = 1;
   /** Connections accepted here and relayed away, by id. */
-  private readonly away = new Map<number, Connection>();
+  private readonly away = new Map<number, Away>();
   /** Connections other workers relay here, by worker and id. */
   private readonly here: Map<number, RelayedConnection>[];
 
@@ -35,6 +35,17 @@ export class Relay {
   ) {
     this.here = Array.from({ length: link.count }, () => new Map());
     link.relay = (from, kind, id, body) => this._frame(from, kind, id, body);
+    link.onRelayCongested = (peer, on) => this._congested(peer, on);
+  }
+
+  /** The channel to `peer` is full of relayed bytes (or no longer): hold what feeds it. */
+  private _congested(peer: number, on: boolean): void {
+    for (const a of this.away.values()) {
+      if (a.home !== peer || a.paused) continue;
+      if (on) a.conn.pause();
+      else a.conn.resume();
+    }
+    for (const rc of this.here[peer]!.values()) rc.congest(on);
   }
 
   /** A connection a shared listener accepted. */
@@ -47,7 +58,7 @@ export class Relay {
     const home = id === null || id === "" ? this.link.self : homeWorker(id, this.link.count);
     if (home === this.link.self) return this.attach(new SniffedConnection(conn, s, prefix), useCn);
     const rid = this.nextId++;
-    this.away.set(rid, conn);
+    this.away.set(rid, { conn, home, paused: false });
     const w = this.link.relayTo(home);
     const info: OpenInfo = {
       remoteAddress: conn.remoteAddress,
@@ -77,7 +88,7 @@ export class Relay {
     else if (kind === Frame.Blocked) rc.blocked = true;
     else if (kind === Frame.Drain) {
       rc.blocked = false;
-      rc.handlers?.onDrain();
+      if (!this.link.relayCongestedTo(from)) rc.handlers?.onDrain();
     } else if (kind === Frame.Closed) {
       this.here[from]!.delete(id);
       rc.handlers?.onClose();
@@ -86,18 +97,30 @@ export class Relay {
 
   /** What the session's worker asks of a socket accepted here. */
   private _toSocket(from: number, kind: number, id: number, body: Buffer): void {
-    const conn = this.away.get(id);
-    if (conn === undefined) return;
+    const a = this.away.get(id);
+    if (a === undefined) return;
+    const conn = a.conn;
     if (kind === Frame.Write) {
       if (!conn.write(body)) {
         this.link.relayTo(from).frame(Frame.Blocked, id);
         this.link.arm();
       }
-    } else if (kind === Frame.Pause) conn.pause();
-    else if (kind === Frame.Resume) conn.resume();
-    else if (kind === Frame.End) conn.end();
+    } else if (kind === Frame.Pause) {
+      a.paused = true;
+      conn.pause();
+    } else if (kind === Frame.Resume) {
+      a.paused = false;
+      if (!this.link.relayCongestedTo(from)) conn.resume();
+    } else if (kind === Frame.End) conn.end();
     else if (kind === Frame.Destroy) conn.destroy();
   }
+}
+
+/** A connection accepted here whose session is on worker `home`; `paused` by that worker. */
+interface Away {
+  conn: Connection;
+  home: number;
+  paused: boolean;
 }
 
 /** Collects a connection's first bytes until its CONNECT is complete, then passes everything on to `target`. */
@@ -199,6 +222,8 @@ class RelayedConnection implements Connection {
   handlers: ConnectionHandlers | null = null;
   /** The socket on the other worker pushed back; cleared by its Drain. */
   blocked = false;
+  /** The channel back to the socket's worker is full. */
+  private congested = false;
   private readonly w: FrameWriter;
 
   constructor(
@@ -221,7 +246,11 @@ class RelayedConnection implements Connection {
   write(buf: Buffer): boolean {
     this.w.frame(Frame.Write, this.id, buf);
     this.link.arm();
-    return !this.blocked;
+    return !this.blocked && !this.congested;
+  }
+  congest(on: boolean): void {
+    this.congested = on;
+    if (!on && !this.blocked) this.handlers?.onDrain();
   }
   private _say(kind: number): void {
     this.w.frame(kind, this.id);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { channelOf, meshPorts, type WorkerSeat } from "../../src/runtime/workers.ts";
+import { Frame } from "../../src/transport/peer_frames.ts";
 import { PEER_SOFT, PeerLink } from "../../src/transport/peer_link.ts";
 import { quietLog, TestBroker } from "../helpers/mem_client.ts";
 
@@ -167,5 +168,39 @@ describe("workers linked as peers", () => {
     assert.equal(b!.tb.broker.metrics.droppedQueueFull, 0);
     assert.equal(pub.held, false, "released once the subscriber read everything");
     close([a!, b!]);
+  });
+
+  test("relayed bytes a worker has not taken yet pass PEER_SOFT: the relayed sockets pause until it takes them", async () => {
+    const [row0, row1] = meshPorts(2);
+    const seat: WorkerSeat = {
+      index: 0,
+      count: 2,
+      data: null,
+      channels: row0!.map((p) => p && channelOf(p)),
+    };
+    const link = new PeerLink(seat, quietLog);
+    const seen: boolean[] = [];
+    link.onRelayCongested = (peer, on) => {
+      assert.equal(peer, 1);
+      seen.push(on);
+    };
+    // the other end takes nothing until told to: it collects what it is sent
+    const other = channelOf(row1![0]!);
+    let received = 0;
+    other.onMessage((m) => (received += (m as { x?: ArrayBuffer }).x?.byteLength ?? 0));
+    const chunk = Buffer.alloc(64 * 1024, 1);
+    for (let i = 0; i < 20; i++) {
+      link.relayTo(1).frame(Frame.Data, 7, chunk);
+      link.arm();
+      await settle();
+    }
+    assert.ok(received > PEER_SOFT, "the relayed bytes were posted");
+    assert.deepEqual(seen, [true], "past PEER_SOFT the relay is told to pause");
+    assert.ok(link.relayCongestedTo(1));
+    other.post({ y: received }, []);
+    await settle();
+    assert.deepEqual(seen, [true, false], "once they are taken it goes on");
+    link.close();
+    other.close();
   });
 });
