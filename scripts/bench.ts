@@ -35,6 +35,7 @@ import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { k, median, startBroker } from "./bench_common.ts";
 import {
@@ -318,7 +319,7 @@ async function main(): Promise<void> {
       : ACL
       ? ".bench/results-acl.md"
       : ".bench/results.md");
-  writeFileSync(`${ROOT}${out}`, table + "\n");
+  writeFileSync(resolve(ROOT, out), table + "\n");
   console.log(table);
 }
 

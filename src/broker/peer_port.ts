@@ -2,7 +2,7 @@
  * What a broker core of a multi-core broker needs from the link to the other workers (each worker
  * runs one core on its own thread; src/transport/peer_link.ts implements this).
  */
-import type { Client, Message, Session } from "./state.ts";
+import type { Client, CtrlItem, Message, Session } from "./state.ts";
 
 /** How a forwarded message is to be handled by the worker it goes to. */
 export const Forward = {
@@ -53,15 +53,23 @@ export interface Peering {
   readonly sessions: Session[];
   /** Subscriptions of this worker's clients per filter as subscribed. */
   readonly interest: Map<string, number>;
-  /** With persistence: the peers the QoS 1/2 message being routed now was forwarded to. */
+  /**
+   * The peers the packet being handled now must have reached before it is acknowledged: those a
+   * QoS 1/2 message was forwarded to (persistence on), those told of a new subscription.
+   */
   readonly touched: number[];
   /**
-   * With persistence: acknowledgements held until the peers have committed what they were
-   * forwarded (PeerPort.nextBatch), in the order they were made; `need` is [peer, batch] pairs.
+   * Acknowledgements held until the peers have taken (and committed) the batches that carried
+   * what they wait for (PeerPort.nextBatch), in the order they were made; `need` is [peer, batch] pairs.
    */
-  readonly deferred: { c: Client; item: number; need: number[] }[];
+  readonly deferred: { c: Client; item: CtrlItem; need: number[] }[];
   /** Clients with acknowledgements in `deferred`: their next ones wait too, to keep the order. */
   readonly waiting: Map<Client, number>;
   /** By peer: the last batch it has committed. */
   readonly committed: number[];
+}
+
+/** The acknowledgement of the packet being handled waits for `peer` (Peering.touched). */
+export function touch(pr: Peering, peer: number): void {
+  if (!pr.touched.includes(peer)) pr.touched.push(peer);
 }

@@ -10,11 +10,17 @@ import type { BrokerContext } from "./context.ts";
 import { journalRetained } from "./durable.ts";
 import { release } from "./flow_control.ts";
 import { ownPayload } from "./message.ts";
-import { Forward, type Peering, type PeerPort } from "./peer_port.ts";
-import { deliver } from "./router.ts";
-import { createSession } from "./session.ts";
-import { type Client, ClientState, type Message, type Session, type Subscription } from "./state.ts";
-import type { SharedGroup } from "./topic_tree.ts";
+import { Forward, type Peering, type PeerPort, touch } from "./peer_port.ts";
+import { deliver, pickMember, route } from "./router.ts";
+import { createSession, NEVER_EXPIRES } from "./session.ts";
+import {
+  type Client,
+  ClientState,
+  type CtrlItem,
+  type Message,
+  type Session,
+  type Subscription,
+} from "./state.ts";
 
 /** Makes a session for every other worker and starts telling them what this one subscribes to. */
 export function startPeering(ctx: BrokerContext, port: PeerPort): Peering {
@@ -36,7 +42,7 @@ export function startPeering(ctx: BrokerContext, port: PeerPort): Peering {
 function _peerSession(port: PeerPort, p: number): Session {
   const s = createSession(`$peer/${p}`, 0);
   s.peer = p;
-  s.expiryInterval = 0xffffffff;
+  s.expiryInterval = NEVER_EXPIRES;
   // as a publisher, the peer is held (flow control) by holding what it forwards
   const c = createClient(-1 - p, {
     wake() {},
@@ -64,7 +70,13 @@ function _observe(pr: Peering, sub: Subscription, added: boolean): void {
   if (n > 0) pr.interest.set(key, n);
   else pr.interest.delete(key);
   if (n !== (added ? 1 : 0)) return;
-  for (let p = 0; p < pr.port.count; p++) if (p !== pr.port.self) pr.port.interest(p, key, added);
+  for (let p = 0; p < pr.port.count; p++) {
+    if (p === pr.port.self) continue;
+    pr.port.interest(p, key, added);
+    // SUBACK waits until every worker routes to the new subscription: a message published
+    // anywhere after it must reach it
+    if (added) touch(pr, p);
+  }
 }
 
 /** A peer's clients subscribed to `key` first, or unsubscribed last. */
@@ -98,12 +110,20 @@ export function peerInterest(
   ctx.tree.add(sub);
 }
 
+/** Before handling a packet that sendAck() answers: nothing waits on the peers yet. */
+export function startAck(ctx: BrokerContext): void {
+  if (ctx.peering !== null) ctx.peering.touched.length = 0;
+}
+
 /**
- * The acknowledgement `item` of a QoS 1/2 PUBLISH from `c`: sent now, or (persistence on) once
- * every peer it was forwarded to has committed it, so that an acknowledged message is on disk
- * wherever it is to be delivered; acknowledgements of one client keep their order.
+ * The acknowledgement `item` of a PUBLISH or SUBSCRIBE from `c`: sent now, or once every peer
+ * in Peering.touched has taken (and committed) what it was sent, so that an acknowledged message
+ * is on disk wherever it is to be delivered and a granted subscription gets what is published
+ * after it on any worker; acknowledgements of one client keep their order.
  */
-export function acknowledge(pr: Peering, c: Client, item: number): void {
+export function sendAck(ctx: BrokerContext, c: Client, item: CtrlItem): void {
+  const pr = ctx.peering;
+  if (pr === null) return sendCtrl(c, item);
   const t = pr.touched;
   if (t.length === 0 && !pr.waiting.has(c)) return sendCtrl(c, item);
   const need: number[] = [];
@@ -158,43 +178,19 @@ export function peerMessage(
     if (ctx.journal !== null) journalRetained(ctx, msg.topic, msg.payload.length === 0 ? null : msg);
     return;
   }
-  if (how === Forward.Group) return _toGroup(ctx, msg, key);
-  const targets = ctx.tree.match(msg.topic).targets;
-  msg.fanout = targets.length;
-  for (let i = 0; i < targets.length; i++) {
-    const t = targets[i]!;
-    if (t.session.peer >= 0) continue;
-    deliver(ctx, t.session, msg, t.qos < msg.qos ? t.qos : msg.qos, t.rap && msg.retain, t.subIds);
-  }
+  if (how === Forward.Group) _toGroup(ctx, msg, key);
+  else route(ctx, msg);
 }
 
 /** A member of the group here, round-robin, connected ones first. */
 function _toGroup(ctx: BrokerContext, msg: Message, key: string): void {
   const shared = parseSharedFilter(key);
   const g = shared ? ctx.tree.group(shared.filter, shared.group) : undefined;
-  const pick = g === undefined ? undefined : _member(g);
+  const pick = g === undefined ? undefined : pickMember(g, true);
   if (pick === undefined) {
     ctx.metrics.droppedNoMember++; // every member here left while the message was on its way
     return;
   }
   msg.fanout = 1;
   deliver(ctx, pick.session, msg, Math.min(pick.qos, msg.qos), pick.rap && msg.retain, pick.subIds);
-}
-
-function _member(g: SharedGroup): Subscription | undefined {
-  const n = g.subs.length;
-  let offline = -1;
-  for (let k = 0; k < n; k++) {
-    const i = (g.next + k) % n;
-    const sub = g.subs[i]!;
-    if (sub.session.peer >= 0) continue;
-    if (sub.session.client !== null) {
-      g.next = (i + 1) % n;
-      return sub;
-    }
-    if (offline < 0) offline = i;
-  }
-  if (offline < 0) return undefined;
-  g.next = (offline + 1) % n;
-  return g.subs[offline];
 }

@@ -8,7 +8,7 @@ import { congest, highWater } from "./flow_control.ts";
 import { journalQueued, journalRetained } from "./durable.ts";
 import { mergeTargets, type SharedGroup, type Target } from "./topic_tree.ts";
 import type { Message, Session, Subscription } from "./state.ts";
-import { Forward, type Peering } from "./peer_port.ts";
+import { Forward, type Peering, touch } from "./peer_port.ts";
 
 /** Stores or clears the retained copy, then routes. Returns the number of sessions it went to. */
 export function publishMessage(ctx: BrokerContext, msg: Message): number {
@@ -28,12 +28,15 @@ export function publishMessage(ctx: BrokerContext, msg: Message): number {
 export function route(ctx: BrokerContext, msg: Message): number {
   const m = ctx.tree.match(msg.topic);
   const targets = m.targets;
-  const groups = m.groups;
+  // forwarded by another worker: that one has sent it to the other workers and served the share groups
+  const forwarded = msg.origin !== null && msg.origin.peer >= 0;
+  const groups = forwarded ? NO_GROUPS : m.groups;
   msg.fanout = targets.length + groups.length;
   let n = 0;
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i]!;
     if (t.session.peer >= 0) {
+      if (forwarded) continue;
       forwardTo(ctx, ctx.peering!, t.session, msg, Forward.Route, "");
       n++;
       continue;
@@ -46,9 +49,10 @@ export function route(ctx: BrokerContext, msg: Message): number {
     n++;
   }
   for (let i = 0; i < groups.length; i++) {
-    const sub = _pick(groups[i]!);
+    const g = groups[i]!;
+    const sub = pickMember(g, false)!;
     if (sub.session.peer >= 0) {
-      forwardTo(ctx, ctx.peering!, sub.session, msg, Forward.Group, `$share/${sub.group}/${sub.filter}`);
+      forwardTo(ctx, ctx.peering!, sub.session, msg, Forward.Group, g.key);
       n++;
       continue;
     }
@@ -67,19 +71,28 @@ function _routeNoLocal(ctx: BrokerContext, t: Target, msg: Message): number {
   return 1;
 }
 
-/** Round-robin over the group's members, preferring connected ones [MQTT-4.8.2-3]. */
-function _pick(g: SharedGroup): Subscription {
+const NO_GROUPS: SharedGroup[] = [];
+
+/**
+ * Round-robin over the group's members, preferring connected ones [MQTT-4.8.2-3]; `localOnly`
+ * skips other workers (a message another worker picked this one for). Undefined when none is left.
+ */
+export function pickMember(g: SharedGroup, localOnly: boolean): Subscription | undefined {
   const n = g.subs.length;
+  let offline = -1;
   for (let k = 0; k < n; k++) {
-    const sub = g.subs[(g.next + k) % n]!;
+    const i = (g.next + k) % n;
+    const sub = g.subs[i]!;
+    if (localOnly && sub.session.peer >= 0) continue;
     if (sub.session.client !== null) {
-      g.next = (g.next + k + 1) % n;
+      g.next = (i + 1) % n;
       return sub;
     }
+    if (offline < 0) offline = i;
   }
-  const sub = g.subs[g.next % n]!;
-  g.next = (g.next + 1) % n;
-  return sub;
+  if (offline < 0) return undefined;
+  g.next = (offline + 1) % n;
+  return g.subs[offline];
 }
 
 /** Queues one delivery for `s`; QoS 0 is not kept for offline sessions. */
@@ -121,7 +134,7 @@ function forwardTo(
 ): void {
   if (!pr.port.forward(s.peer, msg, how, key)) return;
   ctx.metrics.peerForwarded++;
-  if (ctx.journal !== null && msg.qos > 0 && !pr.touched.includes(s.peer)) pr.touched.push(s.peer);
+  if (ctx.journal !== null && msg.qos > 0) touch(pr, s.peer);
   if (!pr.port.congested(s.peer)) return;
   const publisher = msg.origin?.client;
   if (publisher) congest(ctx, s, publisher);
@@ -131,7 +144,6 @@ function forwardTo(
 function shareRetained(ctx: BrokerContext, pr: Peering, msg: Message): void {
   for (let p = 0; p < pr.port.count; p++) {
     if (p === pr.port.self) continue;
-    const sent = pr.port.forward(p, msg, Forward.Retained, "");
-    if (sent && ctx.journal !== null && msg.qos > 0 && !pr.touched.includes(p)) pr.touched.push(p);
+    if (pr.port.forward(p, msg, Forward.Retained, "") && ctx.journal !== null && msg.qos > 0) touch(pr, p);
   }
 }

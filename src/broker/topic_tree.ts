@@ -13,6 +13,8 @@ interface Node {
 /** The members of one `$share/{group}/{filter}`; a message goes to one of them. */
 export interface SharedGroup {
   name: string;
+  /** `$share/{name}/{filter}`, as another worker knows the group (peering.ts). */
+  key: string;
   subs: Subscription[];
   /** Round-robin cursor. */
   next: number;
@@ -69,7 +71,12 @@ export class TopicTree {
     else {
       node.groups ??= new Map();
       let g = node.groups.get(sub.group);
-      if (g === undefined) node.groups.set(sub.group, g = { name: sub.group, subs: [], next: 0 });
+      if (g === undefined) {
+        node.groups.set(
+          sub.group,
+          g = { name: sub.group, key: `$share/${sub.group}/${sub.filter}`, subs: [], next: 0 },
+        );
+      }
       g.subs.push(sub);
     }
     this.count++;
@@ -102,6 +109,11 @@ export class TopicTree {
       if (n.subs.length > 0 || n.children.size > 0 || (n.groups !== null && n.groups.size > 0)) break;
       path[d - 1]!.children.delete(levels[d - 1]!);
     }
+  }
+
+  /** A subscription in the tree has new options (QoS, No Local, ...): matches are made again. */
+  changed(): void {
+    this.cache.clear();
   }
 
   /** The share group `name` of exactly `filter`, undefined when it has no members. */

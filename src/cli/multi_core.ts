@@ -24,7 +24,7 @@ export function workerCount(n: number, rt: Runtime): { count: number; notice: st
 }
 
 /** Tracks the start barrier: every worker has restored and announced its subscriptions. */
-function _barrier(link: PeerLink): { peers: Peers; heard(from: number): void } {
+export function startBarrier(link: PeerLink): { peers: Peers; heard(from: number): void } {
   const heard = new Set<number>();
   let done: () => void = () => {};
   const all = new Promise<void>((r) => (done = r));
@@ -49,7 +49,8 @@ export interface Workforce {
   readonly peers: Peers;
   /** Resolves once every other worker listens; rejects with the first one's start error. */
   listening(): Promise<void>;
-  reload(conf: string | undefined): void;
+  /** Resolves once every other worker has applied the reload (or logged why it could not). */
+  reload(conf: string | undefined): Promise<void>;
   /** Stops the other workers (their clients get DISCONNECT 0x8B, their stores are closed). */
   stop(): Promise<void>;
 }
@@ -64,19 +65,24 @@ export function startWorkforce(
 ): Workforce {
   const { seat, threads } = rt.workers!.start(count, { args });
   const link = new PeerLink(seat, log);
-  const barrier = _barrier(link);
+  const barrier = startBarrier(link);
   const up = new Set<number>();
   const down = new Set<number>();
   let stopping = false;
   let fail: (e: Error) => void = () => {};
   let listening: () => void = () => {};
   const started = new Promise<void>((res, rej) => [listening, fail] = [res, rej]);
+  // reloads are one at a time (start.ts chains them): the answers come in order
+  const reloads: { left: number; done: () => void }[] = [];
   link.onControl = (from, c) => {
     if (c.ready !== undefined) barrier.heard(from);
     if (c.log !== undefined) log[c.log as LogLevel](String(c.m), c.id as string | undefined);
     if (c.failed !== undefined) fail(new Error(String(c.failed)));
     if (c.listening !== undefined && up.add(from).size === count - 1) listening();
     if (c.stopped !== undefined) down.add(from);
+    if (c.reloaded !== undefined && reloads[0] !== undefined && --reloads[0].left === 0) {
+      reloads.shift()!.done();
+    }
   };
   threads.forEach((t, i) =>
     t.onExit((code) => {
@@ -87,7 +93,9 @@ export function startWorkforce(
     peers: barrier.peers,
     listening: () => started,
     reload(conf) {
+      const applied = new Promise<void>((done) => reloads.push({ left: count - 1, done }));
       for (let p = 1; p < count; p++) link.control(p, { reload: conf ?? null });
+      return applied;
     },
     async stop() {
       stopping = true;
@@ -118,5 +126,3 @@ export function workerLogger(link: PeerLink, level: LogLevel): BrokerLogger {
 export function workerSeat(rt: Runtime): WorkerSeat | null {
   return rt.workers?.seat() ?? null;
 }
-
-export { _barrier as startBarrier };

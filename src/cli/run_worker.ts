@@ -3,19 +3,18 @@
  * (startBroker, without bridges or WebSocket listeners), reports to the first worker, and does what
  * it is told: reload, stop.
  */
+import type { HttpSend } from "../auth/http_auth.ts";
 import { httpPools } from "./auth_settings.ts";
-import { authHooks } from "./auth_settings.ts";
-import { brokerOptions, loadSettings, type Settings } from "./load_settings.ts";
+import { loadSettings, type Settings } from "./load_settings.ts";
 import type { BrokerLogger } from "./logger.ts";
 import { logSettings } from "./logger.ts";
 import { startBarrier, workerLogger } from "./multi_core.ts";
 import { parseStartFlags } from "./start.ts";
 import type { StartFlags } from "./start_flags.ts";
-import { startBroker, type Started } from "./start_broker.ts";
+import { reconfigure, startBroker, type Started } from "./start_broker.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { WorkerSeat } from "../runtime/workers.ts";
 import { PeerLink } from "../transport/peer_link.ts";
-import type { ListenerSpec } from "../transport/listeners.ts";
 
 /** Runs until the first worker says stop. */
 export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
@@ -42,20 +41,24 @@ export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
     };
   });
   let stopTick = (): void => {};
+  const http = httpPools(rt);
   link.onControl = (from, c) => {
     if (c.ready !== undefined) barrier.heard(from);
     if (c.reload !== undefined && started !== null && st !== null) {
-      void _reload(rt, [log, flags], started, st, c.reload as string | null).then((
-        next,
-      ) => (st = next ?? st));
-    }
+      void _reload(rt, [log, flags, http, seat.index], started, st, c.reload as string | null).then(
+        (next) => {
+          st = next ?? st;
+          link.control(0, { reloaded: 1 });
+        },
+      );
+    } else if (c.reload !== undefined) link.control(0, { reloaded: 1 }); // not started: nothing to apply
     if (c.stop !== undefined) stop();
   };
   try {
     st = await loadSettings(rt, flags);
     log.configure(logSettings(st.loaded.config));
     const discard = flags.discard_store === true;
-    const s = started = await startBroker(rt, st, log, discard, httpPools(rt), barrier.peers);
+    const s = started = await startBroker(rt, st, log, discard, http, barrier.peers);
     stopTick = rt.every(1000, () => {
       s.broker.tick(rt.now());
       s.store?.commit();
@@ -70,32 +73,18 @@ export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
 /** Applies what a reload changes to this worker's core; the first worker has checked the configuration. */
 async function _reload(
   rt: Runtime,
-  [log, flags]: [BrokerLogger, StartFlags],
+  [log, flags, http, worker]: [BrokerLogger, StartFlags, (poolSize: number) => HttpSend, number],
   s: Started,
   st: Settings,
   conf: string | null,
 ): Promise<Settings | null> {
   try {
     const next = await loadSettings(rt, flags, conf ?? st.conf);
-    s.broker.configure({ ...brokerOptions(next), sessionQueueLen: s.broker.options.sessionQueueLen });
-    s.broker.setAuth(authHooks(rt, next.auth, log, httpPools(rt)));
     log.configure(logSettings(next.loaded.config));
-    await _renewCertificates(s, st, next);
+    await reconfigure(rt, s, [st, next], log, http, worker);
     return next;
   } catch (e) {
     log.error(`Reload failed, the running configuration stays: ${(e as Error).message}`);
     return null;
-  }
-}
-
-/** As the first worker does: TLS listeners whose certificate files changed are reopened (this worker has no WebSocket ones). */
-async function _renewCertificates(s: Started, before: Settings, now: Settings): Promise<void> {
-  const mine = (x: Settings) => x.listeners.filter((l) => l.wsPath === undefined);
-  const [old, next] = [mine(before), mine(now)];
-  const pem = (l: ListenerSpec | undefined) =>
-    `${l?.tls?.key}|${l?.tls?.cert}|${l?.tls?.ca ?? ""}|${l?.tls?.passphrase ?? ""}`;
-  if (old.map((l) => `${l.host}:${l.port}`).join() !== next.map((l) => `${l.host}:${l.port}`).join()) return;
-  for (let i = 0; i < next.length; i++) {
-    if (next[i]!.tls !== undefined && pem(next[i]) !== pem(old[i])) await s.listeners.replace(i, next[i]!);
   }
 }

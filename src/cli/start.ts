@@ -4,13 +4,13 @@
  */
 import { parseArgs } from "node:util";
 import type { HttpSend } from "../auth/http_auth.ts";
-import { authHooks, httpPools } from "./auth_settings.ts";
+import { httpPools } from "./auth_settings.ts";
 import type { Broker } from "../broker/broker.ts";
-import { startBroker, type Started } from "./start_broker.ts";
+import { reconfigure, startBroker, type Started } from "./start_broker.ts";
 import { startWorkforce, workerCount, type Workforce } from "./multi_core.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import type { Listeners, ListenerSpec } from "../transport/listeners.ts";
-import { brokerOptions, loadSettings, type Settings } from "./load_settings.ts";
+import type { Listeners } from "../transport/listeners.ts";
+import { loadSettings, type Settings } from "./load_settings.ts";
 import { type BrokerLogger, createLogger, type LogSettings, logSettings } from "./logger.ts";
 import { pidFilePath, readReload, reloadFilePath, runningPid } from "./pid_file.ts";
 import { START_OPTIONS, START_USAGE, type StartFlags } from "./start_flags.ts";
@@ -216,18 +216,17 @@ async function _reload(r: Running): Promise<void> {
   let error: string | undefined;
   try {
     const st = await loadSettings(r.rt, r.flags, conf);
-    // bridges keep running as started, their caches too
-    r.broker.configure({ ...brokerOptions(st), sessionQueueLen: r.broker.options.sessionQueueLen });
-    r.broker.setAuth(authHooks(r.rt, st.auth, r.log, r.http));
     r.log.configure(_logSettings(st, r.child));
     for (const w of st.loaded.warnings) r.log.warn(w);
+    // bridges keep running as started, their caches too
     if (JSON.stringify(st.loaded.config.bridges) !== JSON.stringify(r.st.loaded.config.bridges)) {
       r.log.warn("Bridge changes take effect at the next restart (what waits in a bridge's cache is kept)");
     }
-    if (_addresses(st) !== _addresses(r.st)) r.log.warn("Listener changes take effect at the next restart");
-    else await _renewCertificates(r, st);
+    if (!(await reconfigure(r.rt, r, [r.st, st], r.log, r.http, 0))) {
+      r.log.warn("Listener changes take effect at the next restart");
+    }
     r.st = st;
-    r.workforce?.reload(conf ?? undefined);
+    await r.workforce?.reload(conf ?? undefined);
     r.log.info(`Configuration reloaded from ${st.loaded.source}`);
   } catch (e) {
     error = (e as Error).message;
@@ -242,22 +241,4 @@ async function _reload(r: Running): Promise<void> {
     };
     await r.rt.writeTextFile(reloadFilePath(r.pidFile), JSON.stringify(answer));
   }
-}
-
-/** Reopens the TLS listeners whose certificate files changed; their connections stay. */
-async function _renewCertificates(r: Running, st: Settings): Promise<void> {
-  for (let i = 0; i < st.listeners.length; i++) {
-    const [now, before] = [st.listeners[i]!, r.st.listeners[i]!];
-    if (now.tls === undefined || _pem(now) === _pem(before)) continue;
-    await r.listeners.replace(i, now);
-    r.log.info(`${now.name ?? "TLS listener"}: certificates reloaded for new connections`);
-  }
-}
-
-function _pem(l: ListenerSpec): string {
-  return `${l.tls?.key}|${l.tls?.cert}|${l.tls?.ca ?? ""}|${l.tls?.passphrase ?? ""}`;
-}
-
-function _addresses(st: Settings): string {
-  return st.listeners.map((l) => `${l.tls === undefined ? "tcp" : "tls"}://${l.host}:${l.port}`).join(",");
 }

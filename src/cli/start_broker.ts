@@ -12,7 +12,7 @@ import { ConfigError } from "../config/config_error.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { Store } from "../store/store.ts";
 import type { JournalSnapshot } from "../broker/journal.ts";
-import { type Listeners, startListeners } from "../transport/listeners.ts";
+import { type Listeners, type ListenerSpec, startListeners } from "../transport/listeners.ts";
 import type { PeerLink } from "../transport/peer_link.ts";
 import { authHooks } from "./auth_settings.ts";
 import { brokerOptions, type Settings } from "./load_settings.ts";
@@ -97,8 +97,7 @@ export async function startBroker(
     await peers?.ready();
     const commit = store === null ? null : store.commit.bind(store);
     const first = worker === 0;
-    const specs = first ? st.listeners : st.listeners.filter((l) => l.wsPath === undefined);
-    const listeners = await startListeners(rt, broker, specs, log, {
+    const listeners = await startListeners(rt, broker, _listenerSpecs(st, worker), log, {
       commit,
       ...(peers && { link: peers.link }),
     });
@@ -113,6 +112,41 @@ export async function startBroker(
     store?.close();
     throw e;
   }
+}
+
+/** The listeners of worker `worker`: every one on the first, the TCP and TLS ones (shared) on the others. */
+function _listenerSpecs(st: Settings, worker: number): ListenerSpec[] {
+  return worker === 0 ? st.listeners : st.listeners.filter((l) => l.wsPath === undefined);
+}
+
+/**
+ * Applies to a running core what a reload changes without dropping connections: the broker's
+ * options, authentication, and the certificates of TLS listeners (reopened; their connections
+ * stay). False when listener addresses changed, which takes a restart.
+ */
+export async function reconfigure(
+  rt: Runtime,
+  s: Pick<Started, "broker" | "listeners">,
+  [before, next]: [Settings, Settings],
+  log: BrokerLogger,
+  http: (poolSize: number) => HttpSend,
+  worker: number,
+): Promise<boolean> {
+  s.broker.configure({ ...brokerOptions(next), sessionQueueLen: s.broker.options.sessionQueueLen });
+  s.broker.setAuth(authHooks(rt, next.auth, log, http));
+  const [old, now] = [_listenerSpecs(before, worker), _listenerSpecs(next, worker)];
+  const where = (ls: ListenerSpec[]) =>
+    ls.map((l) => `${l.tls === undefined ? "tcp" : "tls"}://${l.host}:${l.port}${l.wsPath ?? ""}`).join(",");
+  if (where(old) !== where(now)) return false;
+  const pem = (l: ListenerSpec) =>
+    `${l.tls?.key}|${l.tls?.cert}|${l.tls?.ca ?? ""}|${l.tls?.passphrase ?? ""}`;
+  for (let i = 0; i < now.length; i++) {
+    const l = now[i]!;
+    if (l.tls === undefined || pem(l) === pem(old[i]!)) continue;
+    await s.listeners.replace(i, l);
+    log.info(`${l.name ?? "TLS listener"}: certificates reloaded for new connections`);
+  }
+  return true;
 }
 
 /** No store of a worker beyond `count` may hold sessions that would be out of reach. */

@@ -14,10 +14,10 @@ import { peerCertificateOf, TLS_HANDSHAKE_TIMEOUT_MS, tlsLibraryOptions } from "
 import type { Connection, ConnectionHandlers, PeerCertificate, ServerHandle } from "./connection.ts";
 import { RuntimeError } from "./runtime_error.ts";
 
-function _listen(server: net.Server, host: string, port: number, shared = false): Promise<ServerHandle> {
+function _listen(server: net.Server, host: string, port: number): Promise<ServerHandle> {
   return new Promise<ServerHandle>((resolve, reject) => {
     server.once("error", reject);
-    server.listen({ host, port, backlog: 4096, ...(shared ? { reusePort: true } : {}) }, () => {
+    server.listen({ host, port, backlog: 4096 }, () => {
       server.off("error", reject);
       const a = server.address() as net.AddressInfo;
       resolve({
@@ -117,11 +117,12 @@ export function createNodeRuntime(): Runtime {
     ...createOsServices(),
     name,
     version,
-    listenTcp(host, port, onConnection, shared) {
+    // no `shared`: without workers (below) a port is never shared
+    listenTcp(host, port, onConnection) {
       const server = net.createServer({ noDelay: true }, (s) => onConnection(new SocketConnection(s)));
-      return _listen(server, host, port, shared);
+      return _listen(server, host, port);
     },
-    async listenTls(host, port, t, onConnection, shared) {
+    async listenTls(host, port, t, onConnection) {
       const tlsLib = await loadTls();
       const ms = t.handshakeTimeoutMs ?? TLS_HANDSHAKE_TIMEOUT_MS;
       /**
@@ -156,7 +157,7 @@ export function createNodeRuntime(): Runtime {
         t.onHandshakeError?.(`${s.remoteAddress ?? "?"}:${s.remotePort ?? 0}`, e.message);
         s.destroy();
       });
-      return _listen(server, host, port, shared);
+      return _listen(server, host, port);
     },
     // Node.js shares a port between threads (reusePort) from 22.12 on, Deno not at all
     workers: null,

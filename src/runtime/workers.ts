@@ -77,24 +77,16 @@ export function createWorkers(entry: string): Workers {
           terminate: async () => void await w.terminate(),
         });
       }
-      const seat = {
-        index: 0,
-        count,
-        data,
-        channels: ports[0]!.map((p) => p === null ? null : channelOf(p)),
-      };
-      return { seat, threads };
+      return { seat: _seat(0, count, data, ports[0]!), threads };
     },
     seat() {
       const d = workerData as Record<string, unknown> | null;
       if (isMainThread || d === null || d[MARK] !== true) return null;
-      const ports = d.ports as (MessagePort | null)[];
-      return {
-        index: d.index as number,
-        count: d.count as number,
-        data: d.data,
-        channels: ports.map((p) => p === null ? null : channelOf(p)),
-      };
+      return _seat(d.index as number, d.count as number, d.data, d.ports as (MessagePort | null)[]);
     },
   };
+}
+
+function _seat(index: number, count: number, data: unknown, ports: (MessagePort | null)[]): WorkerSeat {
+  return { index, count, data, channels: ports.map((p) => p === null ? null : channelOf(p)) };
 }

@@ -1,4 +1,5 @@
 /** The client identifier of a connection's first packet, read before the connection is bound anywhere. */
+import { readVarint } from "../protocol/varint.ts";
 
 /** Bytes of a first packet beyond which a connection is handled where it arrived. */
 export const SNIFF_LIMIT = 256 * 1024;
@@ -10,15 +11,15 @@ export const SNIFF_LIMIT = 256 * 1024;
 export function connectClientId(buf: Buffer): string | null | undefined {
   if (buf.length < 2) return undefined;
   if (buf[0] !== 0x10) return null;
-  let len = 0;
-  let p = 1;
-  for (let mul = 1;; mul *= 128) {
-    if (p >= buf.length) return undefined;
-    const b = buf[p++]!;
-    len += (b & 0x7f) * mul;
-    if ((b & 0x80) === 0) break;
-    if (p > 4) return null;
+  let head: number;
+  try {
+    head = readVarint(buf, 1, buf.length);
+  } catch {
+    // truncated while fewer than its 4 bytes have come; longer than 4 bytes otherwise
+    return buf.length < 5 ? undefined : null;
   }
+  const len = Math.floor(head / 8);
+  let p = 1 + (head & 7);
   if (p + len > SNIFF_LIMIT) return null;
   if (buf.length < p + len) return undefined;
   const end = p + len;
@@ -28,14 +29,12 @@ export function connectClientId(buf: Buffer): string | null | undefined {
   const level = buf[p]!;
   p += 4; // level, flags, keep alive
   if (level === 5) {
-    let props = 0;
-    for (let mul = 1, n = 0;; mul *= 128, n++) {
-      if (p >= end || n > 3) return null;
-      const b = buf[p++]!;
-      props += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) break;
+    try {
+      const props = readVarint(buf, p, end);
+      p += (props & 7) + Math.floor(props / 8);
+    } catch {
+      return null;
     }
-    p += props;
   }
   if (p + 2 > end) return null;
   const idLen = buf.readUInt16BE(p);

@@ -17,8 +17,6 @@ export interface Listeners {
   close(): Promise<void>;
   /** Binds a connection made elsewhere (a bridge's own) to the broker, as if accepted. */
   attach(conn: Connection): void;
-  /** The flusher every connection's output goes through (multi-core: what peers relay here too). */
-  readonly flusher: FlushScheduler;
 }
 
 /** A listener could not start: its configuration key (or kind and address), and why. */
@@ -106,7 +104,6 @@ export async function startListeners(
       await Promise.all(servers.map((s) => s.close()));
     },
     attach: (conn) => void new Link(conn, broker, flusher, log),
-    flusher,
   };
 }
 

@@ -11,17 +11,21 @@ export const Frame = {
   Unsub: 2,
   /** Routing: a forwarded message; id is how (Forward). */
   Msg: 3,
-  /** Connections relayed to the worker that holds their session (relay.ts). */
+  /**
+   * Connections relayed to the worker that holds their session (relay.ts): from the socket's
+   * worker to the session's ...
+   */
   Open: 10,
   Data: 11,
-  Write: 12,
-  Blocked: 13,
-  Drain: 14,
-  Pause: 15,
-  Resume: 16,
-  End: 17,
-  Destroy: 18,
-  Closed: 19,
+  Blocked: 12,
+  Drain: 13,
+  Closed: 14,
+  /** ... and back, from Write on. */
+  Write: 15,
+  Pause: 16,
+  Resume: 17,
+  End: 18,
+  Destroy: 19,
 } as const;
 
 const HEAD = 9;

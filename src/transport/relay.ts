@@ -79,9 +79,7 @@ export class Relay {
       this.attach(rc, rc.info.useCn);
       return;
     }
-    if (kind >= Frame.Write && kind <= Frame.Destroy && kind !== Frame.Blocked && kind !== Frame.Drain) {
-      return this._toSocket(from, kind, id, body);
-    }
+    if (kind >= Frame.Write) return this._toSocket(from, kind, id, body);
     const rc = this.here[from]!.get(id);
     if (rc === undefined) return;
     if (kind === Frame.Data) rc.handlers?.onData(body);

@@ -25,7 +25,7 @@ interface Broker {
 let certs: TestCerts;
 before(() => (certs = makeTestCerts()));
 
-async function startBroker(dir: string, workers: number): Promise<Broker> {
+async function startBroker(dir: string, workers: number, extra = ""): Promise<Broker> {
   const [tcp, tls, ws] = [await freePort(), await freePort(), await freePort()];
   const conf = join(dir, "nanomq.conf");
   writeFileSync(
@@ -33,7 +33,7 @@ async function startBroker(dir: string, workers: number): Promise<Broker> {
     `system.num_taskq_thread = ${workers}\nlisteners.tcp.bind = "127.0.0.1:${tcp}"\n` +
       `listeners.ssl {\n  bind = "127.0.0.1:${tls}"\n  keyfile = "${certs.keyFile}"\n  certfile = "${certs.certFile}"\n}\n` +
       `listeners.ws.bind = "127.0.0.1:${ws}/mqtt"\nlog.level = info\n` +
-      `sqlite {\n  mounted_file_path = "${dir}"\n}\n`,
+      `sqlite {\n  mounted_file_path = "${dir}"\n}\n${extra}`,
   );
   const p = run(process.execPath, ["src/main.ts", "start", "--conf", conf], 120_000, {
     NANOMQ_PID_FILE: join(dir, "nanomq.pid"),
@@ -114,7 +114,6 @@ describe("a broker with two workers", () => {
       await c.subscribeAsync("fan/#", { qos: 1 });
       return c;
     }));
-    await new Promise((r) => setTimeout(r, 300)); // the subscriptions reach the other worker
     const N = 50;
     const pubs = await Promise.all(pubIds.map((id, i) => connect(b.urls[(i + 1) % 3]!, id)));
     await Promise.all(pubs.map(async (c, i) => {
@@ -193,7 +192,7 @@ describe("a broker with two workers", () => {
         return c;
       }),
     );
-    await new Promise((r) => setTimeout(r, 300));
+    // no pause: SUBACK came once both workers route to the group
     const pub = await connect(b.urls[0]!, "group-publisher");
     for (let n = 0; n < 100; n++) await pub.publishAsync(`grp/${n % 7}`, String(n), { qos: 1 });
     await waitFor(() => seen.length >= 100, "the group's messages", 10_000);
@@ -283,6 +282,38 @@ describe("a broker with two workers and sqlite { }", () => {
           20_000,
         );
         await c.endAsync();
+      }
+    } finally {
+      await b.stop();
+    }
+  });
+});
+
+describe("a broker with two workers and a password file", () => {
+  test("broker reload applies new passwords on every worker, also where a relayed connection's session lives", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "broker-multicore-reload-"));
+    const pwd = join(dir, "pwd.conf");
+    writeFileSync(pwd, '"u": "old"\n');
+    const b = await startBroker(
+      dir,
+      2,
+      `auth {\n  allow_anonymous = false\n  password = {include "${pwd}"}\n}\n`,
+    );
+    try {
+      const ids = idsOnBoth("reload-", 4);
+      for (const id of ids) (await connect(b.urls[0]!, id, { username: "u", password: "old" })).end(true);
+      writeFileSync(pwd, '"u": "new"\n');
+      const r = await run(process.execPath, ["src/main.ts", "reload"], 30_000, {
+        NANOMQ_PID_FILE: join(dir, "nanomq.pid"),
+      }).done;
+      assert.equal(r.code, 0, r.stderr);
+      for (const id of ids) {
+        await assert.rejects(
+          connect(b.urls[1]!, id, { username: "u", password: "old" }),
+          /Bad user|Not authorized/i,
+          id,
+        );
+        (await connect(b.urls[1]!, id, { username: "u", password: "new" })).end(true);
       }
     } finally {
       await b.stop();

@@ -151,6 +151,17 @@ export class MemClient implements ClientSink {
     extra: Record<string, unknown> = {},
     properties?: Record<string, unknown>,
   ): Packet & Record<string, unknown> {
+    this.requestSubscribe(topic, qos, extra, properties);
+    return this.take("suback");
+  }
+
+  /** Sends SUBSCRIBE without waiting for SUBACK (on a multi-core broker it waits for the other workers). */
+  requestSubscribe(
+    topic: string,
+    qos: 0 | 1 | 2 = 0,
+    extra: Record<string, unknown> = {},
+    properties?: Record<string, unknown>,
+  ): void {
     const p: Record<string, unknown> = {
       cmd: "subscribe",
       messageId: 1,
@@ -158,7 +169,6 @@ export class MemClient implements ClientSink {
     };
     if (properties !== undefined) p.properties = properties;
     this.send(p as unknown as Packet);
-    return this.take("suback");
   }
 
   publish(topic: string, payload: string, qos: 0 | 1 | 2 = 0, extra: Record<string, unknown> = {}): void {

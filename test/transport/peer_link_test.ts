@@ -40,7 +40,7 @@ describe("workers linked as peers", () => {
     const [a, b] = mesh(2);
     const sub = b!.tb.client(5);
     sub.connect("s");
-    sub.subscribe("t/#", 1);
+    sub.requestSubscribe("t/#", 1);
     await settle();
     const pub = a!.tb.client(5);
     pub.connect("p");
@@ -56,15 +56,33 @@ describe("workers linked as peers", () => {
     close([a!, b!]);
   });
 
+  test("SUBACK waits until the other workers route to the new subscription: what is published anywhere after it arrives", async () => {
+    const [a, b] = mesh(2);
+    const sub = b!.tb.client(5);
+    sub.connect("s");
+    sub.requestSubscribe("w/#", 1);
+    assert.equal(sub.takeAll("suback").length, 0, "not before worker a has heard of w/#");
+    await settle();
+    assert.equal(sub.takeAll("suback").length, 1);
+    const pub = a!.tb.client(5);
+    pub.connect("p");
+    pub.publish("w/1", "right after", 1);
+    await settle();
+    assert.deepEqual(sub.payloads(), ["right after"]);
+    sub.requestSubscribe("w/#", 1);
+    assert.equal(sub.takeAll("suback").length, 1, "a filter the other workers know already: SUBACK at once");
+    close([a!, b!]);
+  });
+
   test("overlapping subscriptions on the other worker cost one forward; each of its subscribers gets one copy", async () => {
     const [a, b] = mesh(2);
     const s1 = b!.tb.client(4);
     s1.connect("s1");
-    s1.subscribe("o/#", 0);
+    s1.requestSubscribe("o/#", 0);
     const s2 = b!.tb.client(4);
     s2.connect("s2");
-    s2.subscribe("o/+", 0);
-    s2.subscribe("o/x", 0);
+    s2.requestSubscribe("o/+", 0);
+    s2.requestSubscribe("o/x", 0);
     await settle();
     const pub = a!.tb.client(4);
     pub.connect("p");
@@ -80,8 +98,8 @@ describe("workers linked as peers", () => {
     const [a, b] = mesh(2);
     const s = b!.tb.client(4);
     s.connect("s");
-    s.subscribe("u/1", 0);
-    s.subscribe("u/+", 0);
+    s.requestSubscribe("u/1", 0);
+    s.requestSubscribe("u/+", 0);
     await settle();
     s.send({ cmd: "unsubscribe", messageId: 2, unsubscriptions: ["u/1"] });
     await settle();
@@ -106,7 +124,7 @@ describe("workers linked as peers", () => {
       [0, 1].map((k) => {
         const c = n.tb.client(5);
         c.connect(`m${i}-${k}`);
-        c.subscribe("$share/g/s/#", 1);
+        c.requestSubscribe("$share/g/s/#", 1);
         return c;
       })
     );
@@ -130,7 +148,9 @@ describe("workers linked as peers", () => {
     await settle();
     const s = c!.tb.client(4);
     s.connect("s");
-    s.subscribe("r/#", 1);
+    s.requestSubscribe("r/#", 1);
+    await settle();
+    assert.equal(s.takeAll("suback").length, 1);
     const first = s.takeAll("publish");
     assert.deepEqual(first.map((p) => [String(p.payload), p.retain]), [["kept", true]]);
     assert.equal(b!.tb.broker.stats().retained, 1);
@@ -145,7 +165,7 @@ describe("workers linked as peers", () => {
     const [a, b] = mesh(2, { maxQueueLen: 100 });
     const sub = b!.tb.client(4);
     sub.connect("s");
-    sub.subscribe("f", 0);
+    sub.requestSubscribe("f", 0);
     await settle();
     const pub = a!.tb.client(4);
     pub.connect("p");

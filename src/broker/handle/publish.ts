@@ -9,7 +9,7 @@ import { publishMessage } from "../router.ts";
 import { mayPublish } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
 import { journalRxQos2 } from "../durable.ts";
-import { acknowledge } from "../peering.ts";
+import { sendAck, startAck } from "../peering.ts";
 import type { Client } from "../state.ts";
 
 const PUBACK = 4;
@@ -52,21 +52,18 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
     topicBytes: topic === p.topic ? p.topicBytes : Buffer.byteLength(topic),
   });
   ctx.metrics.messagesReceived++;
-  const pr = ctx.peering;
-  if (pr !== null) pr.touched.length = 0;
+  startAck(ctx);
   const n = publishMessage(ctx, msg);
   if (qos === 0) return;
   if (qos === 2) {
     s.rxQos2.set(p.messageId, true);
     journalRxQos2(ctx, s, p.messageId, true);
   }
-  const item = ackItem(
-    qos === 1 ? PUBACK : PUBREC,
-    p.messageId,
-    v5 && n === 0 ? RC.NO_MATCHING_SUBSCRIBERS : 0,
+  sendAck(
+    ctx,
+    c,
+    ackItem(qos === 1 ? PUBACK : PUBREC, p.messageId, v5 && n === 0 ? RC.NO_MATCHING_SUBSCRIBERS : 0),
   );
-  if (pr === null) sendCtrl(c, item);
-  else acknowledge(pr, c, item);
 }
 
 /**

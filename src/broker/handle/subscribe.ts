@@ -9,6 +9,7 @@ import type { BrokerContext } from "../context.ts";
 import { deliver } from "../router.ts";
 import { askSubscribe, doneSubscribe, maySubscribe } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
+import { sendAck, startAck } from "../peering.ts";
 import type { Client, Subscription } from "../state.ts";
 
 type Raw = { raw?: Buffer };
@@ -47,6 +48,7 @@ function _subscribeAll(
   const raw = p.raw ?? Buffer.alloc(0);
   const granted: number[] = [];
   const added: [Subscription, boolean][] = [];
+  startAck(ctx);
   for (const req of p.subscriptions) {
     if (!isCleanString(req.topic, raw)) {
       throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
@@ -63,7 +65,7 @@ function _subscribeAll(
       added.push(sub);
     }
   }
-  sendCtrl(c, { cmd: "suback", messageId: p.messageId ?? 0, granted });
+  sendAck(ctx, c, { cmd: "suback", messageId: p.messageId ?? 0, granted });
   return added;
 }
 
@@ -101,8 +103,8 @@ function _subscribeOne(
   if (!isValidTopicFilter(filter)) return fail;
   if (ctx.auth !== null && !maySubscribe(ctx, c, filter)) return DENIED;
   const s = c.session!;
+  // an identical filter replaces the subscription [MQTT-3.8.4-3]: the same record, updated
   const old = s.subs.get(req.topic);
-  if (old !== undefined) ctx.tree.remove(old); // an identical filter replaces the subscription [MQTT-3.8.4-3]
   const sub: Subscription = old ?? {
     session: s,
     filter,
@@ -119,7 +121,8 @@ function _subscribeOne(
   sub.rh = v5 ? req.rh ?? 0 : 0;
   sub.subIds = subId > 0 ? [subId] : null;
   s.subs.set(req.topic, sub);
-  ctx.tree.add(sub);
+  if (old === undefined) ctx.tree.add(sub);
+  else ctx.tree.changed();
   journalSubscribe(ctx, req.topic, sub);
   return [sub, old === undefined];
 }
