@@ -13,7 +13,7 @@ import process from "node:process";
 
 /**
  * What each part of src/ may import besides itself (../shared/docs/architecture.md):
- * protocol <- broker <- {auth, store, transport, bridge} <- cli <- main.ts; runtime/ and config/
+ * protocol <- broker <- {auth, store, transport, bridge, admin} <- cli <- main.ts; runtime/ and config/
  * stand apart, config/ pure, runtime/ the only code that touches the operating system.
  */
 export const LAYERS: Readonly<Record<string, readonly string[]>> = {
@@ -27,7 +27,19 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   store: ["protocol", "broker", "runtime"],
   transport: ["protocol", "broker", "runtime"],
   bridge: ["protocol", "broker", "runtime"],
-  cli: ["protocol", "broker", "config", "runtime", "auth", "store", "transport", "bridge", "build_target.ts"],
+  admin: ["protocol", "broker", "runtime"],
+  cli: [
+    "protocol",
+    "broker",
+    "config",
+    "runtime",
+    "auth",
+    "store",
+    "transport",
+    "bridge",
+    "admin",
+    "build_target.ts",
+  ],
   "main.ts": ["cli", "runtime"],
 };
 

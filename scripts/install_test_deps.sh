@@ -2,7 +2,8 @@
 # Installs the programs the test suite and the benchmark use, from Debian's packages:
 # mosquitto-clients, openssl and mosquitto (tests: its mosquitto_passwd writes the password hashes
 # we must read; the benchmark's reference broker), util-linux (taskset: the soak test and the
-# benchmark pin the broker to a core); with --bench gcc (builds mqttload) and stunnel4 (TLS in front
+# benchmark pin the broker to a core), prometheus (its promtool checks our /api/v4/prometheus output;
+# the package's own server is disabled again); with --bench gcc (builds mqttload) and stunnel4 (TLS in front
 # of mqttload for `bench --tls`); and Node.js 22.13.
 set -euo pipefail
 need=()
@@ -10,6 +11,7 @@ command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)
 command -v openssl >/dev/null || need+=(openssl)
 command -v mosquitto_passwd >/dev/null || need+=(mosquitto)
 command -v taskset >/dev/null || need+=(util-linux)
+command -v promtool >/dev/null || need+=(prometheus)
 if [[ "${1:-}" == "--bench" ]]; then
   command -v gcc >/dev/null || need+=(gcc libc6-dev)
   command -v stunnel >/dev/null || need+=(stunnel4)
@@ -34,4 +36,9 @@ sudo=""
 [[ $(id -u) -eq 0 ]] || sudo="sudo"
 echo "Installing ${need[*]} with apt-get" >&2
 $sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+# without its recommends (node exporter, ...): the tests need only promtool
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# the prometheus package starts its server where systemd runs
+if [[ " ${need[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+  $sudo systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

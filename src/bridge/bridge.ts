@@ -82,8 +82,35 @@ export class Bridge {
     this.state = "stopped";
     if (this.timer !== null) clearTimeout(this.timer);
     if (this.watch !== null) clearInterval(this.watch);
+    this.watch = null;
     this.current?.close("the broker is stopping");
     this._report("");
+  }
+
+  /** Messages waiting in the cache (its local session) for upstream, and those the full cache dropped. */
+  cacheStatus(): { cached: number; dropped: number } {
+    const s = this.deps.session(this.localId);
+    return { cached: s === undefined ? 0 : s.queued + s.inflight, dropped: s?.dropped ?? 0 };
+  }
+
+  /** Switched off (the HTTP API): disconnects and stays down until switched on; the cache keeps filling. */
+  switchOff(): void {
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.current?.close("switched off");
+    this.deps.log.info(`Bridge ${this.opts.name}: switched off`);
+    this._report("switched off");
+  }
+
+  /** Switched on again after {@link switchOff}; nothing once the broker is stopping. */
+  switchOn(): void {
+    if (this.state !== "stopped" || this.watch === null) return;
+    this.state = "disconnected";
+    this.failures = 0;
+    this.deps.log.info(`Bridge ${this.opts.name}: switched on`);
+    this._connect();
   }
 
   private get _server() {

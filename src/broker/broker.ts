@@ -25,7 +25,7 @@ import { tickCongestion } from "./flow_control.ts";
 import type { JournalSnapshot } from "./journal.ts";
 import { restoreState } from "./restore.ts";
 import { revalidate } from "./revalidate.ts";
-import { createMessage } from "./message.ts";
+import { createMessage, type MessageInit } from "./message.ts";
 import { publishMessage } from "./router.ts";
 import { type Client, type ClientSink, ClientState, type Message } from "./state.ts";
 import { peerCommitted, peerDrained, peerInterest, peerMessage, startPeering } from "./peering.ts";
@@ -33,6 +33,18 @@ import type { AuthHooks } from "./auth_port.ts";
 import type { BrokerDeps } from "./deps.ts";
 import { type BrokerOptions, DEFAULT_BROKER_OPTIONS } from "./options.ts";
 import { AclPending } from "./access.ts";
+import {
+  type AdminRefusal,
+  type ClientInfo,
+  kickClient,
+  listClients,
+  listSubscriptions,
+  subscribeFor,
+  type SubscriptionInfo,
+  type TopicNode,
+  topicTree,
+  unsubscribeFor,
+} from "./admin.ts";
 
 /** The broker as the transport and the cli see it. */
 export interface Broker {
@@ -57,7 +69,7 @@ export interface Broker {
   /** Replaces authentication and access control (null: everything allowed). */
   setAuth(auth: AuthHooks | null): void;
   /** Publishes a message of the broker's own (`$SYS/...`): no client, no access control. */
-  publish(topic: string, payload: Buffer, opts: { qos?: 0 | 1 | 2; retain?: boolean }): void;
+  publish(topic: string, payload: Buffer, opts: Omit<MessageInit, "origin" | "topicBytes">): void;
   /** Loads journaled state into the new, empty broker; returns the sessions restored. */
   restore(snap: JournalSnapshot): number;
   /** One session's state, undefined when there is none. */
@@ -69,6 +81,14 @@ export interface Broker {
   peerDrained(peer: number): void;
   /** `peer` has committed the batches it was sent up to `upTo` (persistence on). */
   peerCommitted(peer: number, upTo: number): void;
+  /** The management API's view and actions (admin.ts). */
+  clients(): ClientInfo[];
+  subscriptions(): SubscriptionInfo[];
+  topicTree(): TopicNode;
+  /** Disconnects a client (DISCONNECT 0x98); false when it is not connected. */
+  kick(clientId: string): boolean;
+  subscribeFor(clientId: string, topic: string, qos: 0 | 1 | 2): AdminRefusal | null;
+  unsubscribeFor(clientId: string, topic: string): boolean;
   /** Counts for status output and tests. */
   stats(): { clients: number; sessions: number; subscriptions: number; retained: number; queued: number };
 }
@@ -172,10 +192,7 @@ function _operations(
       revalidate(ctx);
     },
     publish(topic, payload, opts) {
-      publishMessage(
-        ctx,
-        createMessage(topic, payload, { qos: opts.qos ?? 0, retain: opts.retain ?? false }),
-      );
+      publishMessage(ctx, createMessage(topic, payload, opts));
     },
     restore: (snap) => restoreState(ctx, snap),
     session(clientId) {
@@ -189,6 +206,12 @@ function _operations(
       };
     },
     stats: () => _stats(ctx),
+    clients: () => listClients(ctx),
+    subscriptions: () => listSubscriptions(ctx),
+    topicTree: () => topicTree(ctx),
+    kick: (id) => kickClient(ctx, id),
+    subscribeFor: (id, topic, qos) => subscribeFor(ctx, id, topic, qos),
+    unsubscribeFor: (id, topic) => unsubscribeFor(ctx, id, topic),
   };
 }
 

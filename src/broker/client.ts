@@ -34,6 +34,9 @@ export function createClient(id: number, sink: ClientSink): Client {
     subAcl: null,
     subGen: 0,
     closeReason: null,
+    closeCode: -1,
+    cleanStart: true,
+    connectedAt: 0,
   };
 }
 

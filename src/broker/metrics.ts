@@ -35,6 +35,12 @@ export interface Metrics {
   peerReceived: number;
   /** Multi-core: messages for a share group whose members on this worker all left on the way. */
   droppedNoMember: number;
+  /** Bytes read from and written to client connections (the transport counts them). */
+  bytesReceived: number;
+  bytesSent: number;
+  /** Connections accepted by CONNACK, and the most open at once. */
+  clientsConnected: number;
+  clientsMax: number;
 }
 
 /** All counters at zero. */
@@ -60,5 +66,9 @@ export function createMetrics(): Metrics {
     peerForwarded: 0,
     peerReceived: 0,
     droppedNoMember: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    clientsConnected: 0,
+    clientsMax: 0,
   };
 }

@@ -4,6 +4,7 @@ import { RC } from "../protocol/reason_code.ts";
 import type { BrokerContext } from "./context.ts";
 import { createSession, NEVER_EXPIRES } from "./session.ts";
 import { publishWill, scheduleWill } from "./will.ts";
+import { publishDisconnected } from "./client_events.ts";
 import { release } from "./flow_control.ts";
 import { journalEnd, journalSession } from "./durable.ts";
 import { type Client, ClientState, type Session } from "./state.ts";
@@ -51,6 +52,7 @@ export function openSession(
 export function disconnectClient(ctx: BrokerContext, c: Client, code: number, reason?: string): void {
   if (c.state === ClientState.Closed) return;
   c.closeReason ??= reason === undefined ? `reason 0x${code.toString(16)}` : reason;
+  if (c.closeCode < 0) c.closeCode = code;
   if (c.version === 5 && c.state === ClientState.Connected) {
     const p: MqttPacket = { cmd: "disconnect", reasonCode: code };
     if (reason !== undefined && c.problemInfo) p.properties = { reasonString: reason };
@@ -64,6 +66,7 @@ export function disconnectClient(ctx: BrokerContext, c: Client, code: number, re
 export function detachClient(ctx: BrokerContext, c: Client): void {
   if (c.state === ClientState.Closed) return;
   _logClose(ctx, c);
+  if (c.state === ClientState.Connected) publishDisconnected(ctx, c);
   c.state = ClientState.Closed;
   ctx.clients.delete(c);
   const s = c.session;

@@ -87,6 +87,11 @@ export interface Client {
   subGen: number;
   /** Why the connection ended, for the log. */
   closeReason: string | null;
+  /** The reason code it ended with (DISCONNECT either way), -1 while open or when the network dropped it. */
+  closeCode: number;
+  /** CONNECT's Clean Start (Clean Session) flag, and when CONNACK accepted it (ms): the HTTP API shows them. */
+  cleanStart: boolean;
+  connectedAt: number;
 }
 
 /** One subscription of a session. */

@@ -38,13 +38,15 @@ function _confPath(rt: Runtime, flags: StartFlags): string | null {
   return flags.conf ?? rt.env.NANOMQ_CONF_PATH ?? (rt.fileExists(DEFAULT_CONF) ? DEFAULT_CONF : null);
 }
 
-/** Loads and checks everything; throws ConfigError. */
+/** Loads and checks everything, `values` (dotted key paths) over flags, environment and file; throws ConfigError. */
 export async function loadSettings(
   rt: Runtime,
   flags: StartFlags,
   conf = _confPath(rt, flags),
+  values: Record<string, unknown> = {},
 ): Promise<Settings> {
   const { edits, notices } = flagEdits(flags);
+  for (const [path, value] of Object.entries(values)) edits.push({ path, value, origin: "the HTTP API" });
   const loaded = await loadConfig({ file: conf, read: rt.readTextFile, env: rt.env, edits });
   const cfg = loaded.config;
   _checkRuntime(rt, cfg, loaded.source);

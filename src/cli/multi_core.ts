@@ -50,7 +50,7 @@ export interface Workforce {
   /** Resolves once every other worker listens; rejects with the first one's start error. */
   listening(): Promise<void>;
   /** Resolves once every other worker has applied the reload (or logged why it could not). */
-  reload(conf: string | undefined): Promise<void>;
+  reload(conf: string | undefined, values?: Record<string, unknown>): Promise<void>;
   /** Stops the other workers (their clients get DISCONNECT 0x8B, their stores are closed). */
   stop(): Promise<void>;
 }
@@ -92,9 +92,9 @@ export function startWorkforce(
   return {
     peers: barrier.peers,
     listening: () => started,
-    reload(conf) {
+    reload(conf, values = {}) {
       const applied = new Promise<void>((done) => reloads.push({ left: count - 1, done }));
-      for (let p = 1; p < count; p++) link.control(p, { reload: conf ?? null });
+      for (let p = 1; p < count; p++) link.control(p, { reload: conf ?? null, values });
       return applied;
     },
     async stop() {

@@ -45,7 +45,8 @@ export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
   link.onControl = (from, c) => {
     if (c.ready !== undefined) barrier.heard(from);
     if (c.reload !== undefined && started !== null && st !== null) {
-      void _reload(rt, [log, flags, http, seat.index], started, st, c.reload as string | null).then(
+      const values = (c.values ?? {}) as Record<string, unknown>;
+      void _reload(rt, [log, flags, http, seat.index], started, st, [c.reload as string | null, values]).then(
         (next) => {
           st = next ?? st;
           link.control(0, { reloaded: 1 });
@@ -76,10 +77,10 @@ async function _reload(
   [log, flags, http, worker]: [BrokerLogger, StartFlags, (poolSize: number) => HttpSend, number],
   s: Started,
   st: Settings,
-  conf: string | null,
+  [conf, values]: [string | null, Record<string, unknown>],
 ): Promise<Settings | null> {
   try {
-    const next = await loadSettings(rt, flags, conf ?? st.conf);
+    const next = await loadSettings(rt, flags, conf ?? st.conf, values);
     log.configure(logSettings(next.loaded.config));
     await reconfigure(rt, s, [st, next], log, http, worker);
     return next;

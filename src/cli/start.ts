@@ -14,6 +14,8 @@ import { loadSettings, type Settings } from "./load_settings.ts";
 import { type BrokerLogger, createLogger, type LogSettings, logSettings } from "./logger.ts";
 import { pidFilePath, readReload, reloadFilePath, runningPid } from "./pid_file.ts";
 import { START_OPTIONS, START_USAGE, type StartFlags } from "./start_flags.ts";
+import { type ApiControl, type Operations, startOperations } from "./start_api.ts";
+import { Histogram } from "../admin/histogram.ts";
 
 /** Where the cli prints. */
 export interface CliIo {
@@ -43,11 +45,44 @@ export async function startCommand(args: string[], rt: Runtime, io: CliIo): Prom
     io.err(`A broker is already running (pid ${running}, pid file ${pidFile}); stop it with "broker stop"\n`);
     return 1;
   }
-  const st = await loadSettings(rt, flags);
+  let st = await loadSettings(rt, flags);
   const child = rt.env[DAEMON_CHILD] === "1";
   if (st.loaded.config.system.daemon && !child) return await _daemonize(rt, io, args, st, pidFile);
-  return await _run(rt, io, [flags, args], st, pidFile, child);
+  const signals = _signals(rt);
+  for (;;) {
+    const code = await _run(rt, io, [flags, args], st, pidFile, child, signals);
+    if (code !== RESTART) return code;
+    try {
+      st = await loadSettings(rt, flags); // a restart reads the configuration again
+    } catch (e) {
+      io.err(`${(e as Error).message}; the broker did not restart\n`);
+      return 1;
+    }
+  }
 }
+
+/** What the signal handlers call: the broker running now (a restart replaces it). */
+interface Signals {
+  stop(): void;
+  hup(): void;
+  /** Set when the API asked for a restart: the stop that follows starts the broker again. */
+  restarting: boolean;
+  /** The running broker's log, where an internal error is written. */
+  log: BrokerLogger | null;
+}
+
+/** Registers the handlers once; each run of the broker sets what they do. */
+function _signals(rt: Runtime): Signals {
+  const s: Signals = { stop() {}, hup() {}, restarting: false, log: null };
+  _exitOnInternalError(rt, () => s.log);
+  rt.onSignal("SIGINT", () => s.stop());
+  rt.onSignal("SIGTERM", () => s.stop());
+  rt.onSignal("SIGHUP", () => s.hup());
+  return s;
+}
+
+/** `_run`'s answer when the broker stopped to start again (POST /api/v4/ctrl/restart). */
+const RESTART = -1;
 
 async function _daemonize(
   rt: Runtime,
@@ -85,6 +120,7 @@ interface Running {
   listeners: Listeners;
   http: (poolSize: number) => HttpSend;
   workforce: Workforce | null;
+  ops: Operations | null;
 }
 
 async function _run(
@@ -94,19 +130,52 @@ async function _run(
   st: Settings,
   pidFile: string,
   child: boolean,
+  signals: Signals,
 ) {
   const log = createLogger(_logSettings(st, child), io.err, rt);
-  _exitOnInternalError(rt, log);
+  signals.log = log;
+  signals.restarting = false;
   for (const n of st.notices) log.warn(n);
   for (const w of st.loaded.warnings) log.warn(w);
   const http = httpPools(rt);
   const { count, notice } = workerCount(st.loaded.config.system.num_taskq_thread, rt);
   if (notice !== null) log.warn(notice);
   const workforce = count > 1 ? startWorkforce(rt, count, args, log, (why) => _lost(rt, log, why)) : null;
+  const state: Running = {
+    rt,
+    flags,
+    st,
+    broker: null!,
+    log,
+    child,
+    pidFile,
+    listeners: null!,
+    http,
+    workforce,
+    ops: null,
+  };
+  const control = _control(state, signals);
+  const latency = new Histogram();
   let started: Started;
   try {
-    started = await startBroker(rt, st, log, flags.discard_store === true, http, workforce?.peers ?? null);
+    started = await startBroker(
+      rt,
+      st,
+      log,
+      flags.discard_store === true,
+      http,
+      workforce?.peers ?? null,
+      latency,
+    );
     await workforce?.listening();
+    state.ops = await startOperations(
+      rt,
+      started,
+      () => state.st,
+      log,
+      control,
+      started.store === null ? null : latency,
+    );
   } catch (e) {
     log.fatal(`${(e as Error).message}; the broker did not start`);
     if (!_logSettings(st, child).console) io.err(`${(e as Error).message}\n`);
@@ -116,18 +185,17 @@ async function _run(
   }
   if (count > 1) log.info(`${count} workers, one per thread, share the TCP and TLS listeners`);
   const { broker, listeners, store } = started;
+  state.broker = broker;
+  state.listeners = listeners;
+  const ops = state.ops;
   const stopTick = rt.every(1000, () => {
-    broker.tick(rt.now());
-    store?.commit(); // expiries and wills journaled by the tick
+    const now = rt.now();
+    broker.tick(now);
+    ops.tick(now);
+    store?.commit(); // expiries, wills and $SYS messages journaled by the tick
   });
-  const state: Running = { rt, flags, st, broker, log, child, pidFile, listeners, http, workforce };
-  let reloading = Promise.resolve();
-  rt.onSignal("SIGHUP", () => {
-    reloading = reloading.then(() => _reload(state)).catch((e) =>
-      log.error(`Reload failed: ${(e as Error).message}`)
-    );
-  });
-  const stopped = _untilStopped(rt, log, pidFile, { ...started, stopTick, workforce });
+  signals.hup = () => void control.reload({});
+  const stopped = _untilStopped(rt, log, pidFile, signals, { ...started, stopTick, workforce, ops });
   // only now: `broker stop` signals the pid it finds there, and the signal must find the handlers
   await rt.writeTextFile(pidFile, `${rt.pid}\n`);
   const on = listeners.servers.map((s) => `${s.address.host}:${s.address.port}`).join(", ");
@@ -137,14 +205,36 @@ async function _run(
   return await stopped;
 }
 
-/** Resolves with the exit code once SIGINT or SIGTERM has stopped everything. */
+/** What the HTTP API and SIGHUP ask of the running broker; reloads run one after the other. */
+function _control(state: Running, signals: Signals): ApiControl {
+  let reloading: Promise<unknown> = Promise.resolve();
+  return {
+    reload(values: Record<string, unknown>): Promise<string | null> {
+      const run = reloading.then(() => _reload(state, values));
+      reloading = run.catch(() => {});
+      return run.catch((e: Error) => {
+        state.log.error(`Reload failed: ${e.message}`);
+        return e.message;
+      });
+    },
+    stop: () => signals.stop(),
+    restart() {
+      signals.restarting = true;
+      signals.stop();
+    },
+  };
+}
+
+/** Resolves with the exit code (or RESTART) once SIGINT, SIGTERM or the API has stopped everything. */
 function _untilStopped(
   rt: Runtime,
   log: BrokerLogger,
   pidFile: string,
-  { broker, listeners, store, bridges, stopTick, workforce }: Started & {
+  signals: Signals,
+  { broker, listeners, store, bridges, stopTick, workforce, ops }: Started & {
     stopTick: () => void;
     workforce: Workforce | null;
+    ops: Operations;
   },
 ): Promise<number> {
   return new Promise<number>((resolve) => {
@@ -154,22 +244,22 @@ function _untilStopped(
       stopping = true;
       stopTick();
       for (const b of bridges) b.stop();
-      void listeners.close();
+      const closed = Promise.all([listeners.close(), ops.stop()]);
       broker.close(); // MQTT 5 clients get DISCONNECT 0x8B
-      log.info("Stopped by a signal");
+      const restart = signals.restarting;
+      log.info(restart ? "Stopping to restart (HTTP API)" : "Stopped by a signal");
       // let the final DISCONNECTs go out before the process ends
       const others = workforce?.stop() ?? Promise.resolve();
       setTimeout(async () => {
-        await others;
+        await Promise.all([others, closed]);
         store?.close();
         rt.removeFile(pidFile);
         rt.removeFile(reloadFilePath(pidFile));
         log.close();
-        resolve(0);
+        resolve(restart ? RESTART : 0);
       }, 200);
     };
-    rt.onSignal("SIGINT", stop);
-    rt.onSignal("SIGTERM", stop);
+    signals.stop = stop;
   });
 }
 
@@ -189,8 +279,10 @@ export const INTERNAL_ERROR_EXIT = 70;
  * that keeps running half-dead is worse than one that stops. It exits at once, leaving nothing
  * acknowledged that the store does not hold, for systemd or procd to start it again.
  */
-function _exitOnInternalError(rt: Runtime, log: BrokerLogger): void {
+function _exitOnInternalError(rt: Runtime, current: () => BrokerLogger | null): void {
   rt.onUncaughtError((e) => {
+    const log = current();
+    if (log === null) throw e;
     log.fatal(
       `Internal error: ${
         (e as Error)?.stack ?? String(e)
@@ -208,14 +300,18 @@ function _logSettings(st: Settings, child: boolean): LogSettings {
   return child && s.file !== null ? { ...s, console: false } : s;
 }
 
-/** Re-reads the configuration and applies what can change without dropping connections. */
-async function _reload(r: Running): Promise<void> {
-  const req = await readReload(r.rt, r.pidFile);
+/**
+ * Re-reads the configuration and applies what can change without dropping connections; `values`
+ * (the HTTP API's, dotted key paths) go over the file. Resolves with the error, null when applied.
+ */
+async function _reload(r: Running, values: Record<string, unknown>): Promise<string | null> {
+  const fromApi = Object.keys(values).length > 0;
+  const req = fromApi ? null : await readReload(r.rt, r.pidFile);
   const pending = req !== null && req.done !== true ? req : null;
   const conf = pending?.conf ?? r.st.conf;
-  let error: string | undefined;
+  let error: string | null = null;
   try {
-    const st = await loadSettings(r.rt, r.flags, conf);
+    const st = await loadSettings(r.rt, r.flags, conf, values);
     r.log.configure(_logSettings(st, r.child));
     for (const w of st.loaded.warnings) r.log.warn(w);
     // bridges keep running as started, their caches too
@@ -225,20 +321,22 @@ async function _reload(r: Running): Promise<void> {
     if (!(await reconfigure(r.rt, r, [r.st, st], r.log, r.http, 0))) {
       r.log.warn("Listener changes take effect at the next restart");
     }
+    if (JSON.stringify(st.loaded.config.http_server) !== JSON.stringify(r.st.loaded.config.http_server)) {
+      r.log.warn("HTTP API changes take effect at the next restart");
+    }
     r.st = st;
-    await r.workforce?.reload(conf ?? undefined);
-    r.log.info(`Configuration reloaded from ${st.loaded.source}`);
+    r.ops?.configure(st);
+    await r.workforce?.reload(conf ?? undefined, values);
+    r.log.info(
+      `Configuration reloaded from ${st.loaded.source}${fromApi ? " with values from the HTTP API" : ""}`,
+    );
   } catch (e) {
     error = (e as Error).message;
     r.log.error(`Reload failed, the running configuration stays: ${error}`);
   }
   if (pending !== null) {
-    const answer = {
-      id: pending.id,
-      done: true,
-      ok: error === undefined,
-      ...(error === undefined ? {} : { error }),
-    };
+    const answer = { id: pending.id, done: true, ok: error === null, ...(error === null ? {} : { error }) };
     await r.rt.writeTextFile(reloadFilePath(r.pidFile), JSON.stringify(answer));
   }
+  return error;
 }

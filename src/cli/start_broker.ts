@@ -18,6 +18,7 @@ import { authHooks } from "./auth_settings.ts";
 import { brokerOptions, type Settings } from "./load_settings.ts";
 import type { BrokerLogger } from "./logger.ts";
 import { openStore, storeSpec } from "./open_store.ts";
+import type { Histogram } from "../admin/histogram.ts";
 
 /** The most workers `system.num_taskq_thread` allows. */
 const MAX_WORKERS = 64;
@@ -66,6 +67,7 @@ export async function startBroker(
   discardStore: boolean,
   http: (poolSize: number) => HttpSend,
   peers: Peers | null = null,
+  commitLatency: Histogram | null = null,
 ): Promise<Started> {
   const cfg = st.loaded.config;
   const worker = peers?.link.self ?? 0;
@@ -95,7 +97,7 @@ export async function startBroker(
     }
     broker.setAuth(authHooks(rt, st.auth, log, http));
     await peers?.ready();
-    const commit = store === null ? null : store.commit.bind(store);
+    const commit = store === null ? null : _timed(store, commitLatency);
     const first = worker === 0;
     const listeners = await startListeners(rt, broker, _listenerSpecs(st, worker), log, {
       commit,
@@ -112,6 +114,16 @@ export async function startBroker(
     store?.close();
     throw e;
   }
+}
+
+/** The store's commit, timed into `h` when given (the store commit latency metric). */
+function _timed(store: Store, h: Histogram | null): () => void {
+  if (h === null) return store.commit.bind(store);
+  return () => {
+    const t = performance.now();
+    store.commit();
+    h.observe((performance.now() - t) / 1000);
+  };
 }
 
 /** The listeners of worker `worker`: every one on the first, the TCP and TLS ones (shared) on the others. */

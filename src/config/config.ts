@@ -103,6 +103,8 @@ const mqttSpec = obj({
   max_inflight_window: int(2048, 1, 65535),
   max_keepalive: int(65535, 1, 65535),
   max_topic_alias: int(64, 0, 65535),
+  /** Mosquitto's name (NanoMQ has none): seconds between `$SYS/broker/...` updates, 0 for none. */
+  sys_interval: int(10, 0, 86_400),
   max_awaiting_rel: notice(duration(10_000, 0, 86_400_000), "is not supported (NanoMQ ignores it too)"),
   await_rel_timeout: notice(duration(10_000, 0, 86_400_000), "is not supported (NanoMQ ignores it too)"),
 });
@@ -190,9 +192,7 @@ export const CONFIG_SPEC = obj({
   system: systemSpec,
   mqtt: mqttSpec,
   listeners: listenersSpec,
-  http_server: section(
-    notice(httpServerSpec, "is parsed; the HTTP API is not implemented yet, so it is not started"),
-  ),
+  http_server: section(httpServerSpec),
   log: logSpec,
   auth: authSpec,
   sqlite: section(sqliteSpec),

@@ -91,7 +91,7 @@ const CLI_VARS = ["CONF_PATH", "PID_FILE"];
 /** NanoMQ names them; this broker has nothing they could apply to. */
 const NOT_APPLICABLE: Record<string, string> = {
   CLIENT_MAX_PACKET_SIZE: "clients' own Maximum Packet Size is always honoured",
-  HTTP_SERVER_PARALLEL: "the HTTP API is not implemented yet",
+  HTTP_SERVER_PARALLEL: "the HTTP API serves its requests on the broker's event loop",
   VIN: "no vehicle id is substituted into bridge client ids or topics",
   EXCHANGER_URL: "exchanges are not supported",
   MSG_PERSISTENCE: "use the sqlite { } section",

@@ -4,6 +4,7 @@
  */
 import { createOsServices } from "./os_services.ts";
 import { listenWs } from "./ws_listener.ts";
+import { listenHttp } from "./http_server.ts";
 import { createHttpClient } from "./http_client.ts";
 import { readFile } from "node:fs/promises";
 import net from "node:net";
@@ -162,6 +163,7 @@ export function createNodeRuntime(): Runtime {
     // Node.js shares a port between threads (reusePort) from 22.12 on, Deno not at all
     workers: null,
     listenWs,
+    listenHttp,
     httpClient: createHttpClient,
     connect: _connect,
     readTextFile: (path) => readFile(path, "utf8"),

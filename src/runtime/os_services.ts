@@ -12,6 +12,7 @@ import {
 } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import os from "node:os";
 import process from "node:process";
 import { openSqlite, type SqliteDatabase, sqliteMissing } from "./sqlite.ts";
 import { RuntimeError } from "./runtime_error.ts";
@@ -53,6 +54,22 @@ export interface OsServices {
   exitNow(code: number): never;
   /** Calls `fn` with any exception no code caught, and any rejected promise nobody awaited. */
   onUncaughtError(fn: (e: unknown) => void): void;
+  /** This process's memory and CPU time, and the machine's load and memory (HTTP API, $SYS). */
+  processStats(): ProcessStats;
+}
+
+/** What {@link OsServices.processStats} reports. */
+export interface ProcessStats {
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  /** CPU time used by the process since it started, microseconds. */
+  cpuMicros: number;
+  /** The machine's load averages over 1, 5 and 15 minutes. */
+  load: [number, number, number];
+  cpus: number;
+  memTotal: number;
+  memFree: number;
 }
 
 /** The program and script this process runs, to start it again. */
@@ -88,6 +105,21 @@ export function createOsServices(): OsServices {
     },
     sqliteMissing,
     openSqlite,
+    processStats() {
+      const m = process.memoryUsage();
+      const cpu = process.cpuUsage();
+      const [l1 = 0, l5 = 0, l15 = 0] = os.loadavg();
+      return {
+        rss: m.rss,
+        heapUsed: m.heapUsed,
+        heapTotal: m.heapTotal,
+        cpuMicros: cpu.user + cpu.system,
+        load: [l1, l5, l15],
+        cpus: os.availableParallelism?.() ?? os.cpus().length,
+        memTotal: os.totalmem(),
+        memFree: os.freemem(),
+      };
+    },
     exitNow: (code) => process.exit(code),
     onUncaughtError(fn) {
       process.on("uncaughtException", fn);

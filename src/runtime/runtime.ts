@@ -5,6 +5,7 @@ import type { ClientTlsOptions, TlsOptions } from "./tls_options.ts";
 import type { WsListenOptions } from "./ws_listener.ts";
 import type { Connection, ServerHandle } from "./connection.ts";
 import type { Workers } from "./workers.ts";
+import type { HttpListenOptions, HttpReply, HttpRequest } from "./http_server.ts";
 
 /** Where an outgoing connection goes. */
 export interface ConnectOptions {
@@ -46,6 +47,8 @@ export interface Runtime extends OsServices {
   httpClient(poolSize: number): HttpRequester;
   /** MQTT over WebSocket (WSS with `o.tls`): node:http + ws under every runtime. */
   listenWs(o: WsListenOptions, onConnection: (c: Connection) => void): Promise<ServerHandle>;
+  /** The management API's HTTP server (node:http under every runtime). */
+  listenHttp(o: HttpListenOptions, handle: (req: HttpRequest) => Promise<HttpReply>): Promise<ServerHandle>;
   readTextFile(path: string): Promise<string>;
   /** Milliseconds since the epoch. */
   now(): number;

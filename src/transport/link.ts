@@ -123,6 +123,7 @@ export class Link implements ClientSink, ConnectionHandlers {
 
   onData(chunk: Buffer): void {
     if (this.client.state === ClientState.Closed) return;
+    this.broker.metrics.bytesReceived += chunk.length;
     this.decoder.push(chunk);
     this._process();
   }
@@ -244,6 +245,7 @@ export class Link implements ClientSink, ConnectionHandlers {
     const buf = this.pending;
     this.pending = null;
     if (buf === null) return;
+    this.broker.metrics.bytesSent += buf.length;
     if (!this.conn.write(buf)) {
       this.blocked = true;
       this._reading();

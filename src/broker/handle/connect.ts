@@ -15,6 +15,7 @@ import type { BrokerContext } from "../context.ts";
 import { NEVER_EXPIRES } from "../session.ts";
 import { detachClient, disconnectClient, openSession } from "../sessions.ts";
 import { journalSession } from "../durable.ts";
+import { publishConnected } from "../client_events.ts";
 import { type Client, ClientState, type WillSpec } from "../state.ts";
 
 type ConnectIn = IConnectPacket & { raw?: Buffer };
@@ -140,8 +141,11 @@ function _accept(
   c.session!.will = _will(p, c.identity);
   journalSession(ctx, c.session!);
   c.keepaliveMs = keepalive * 1000;
-  c.deadline = ctx.deps.now() + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
+  c.cleanStart = cleanStart;
+  c.connectedAt = ctx.deps.now();
+  c.deadline = c.connectedAt + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
   sendCtrl(c, _connack(ctx, c, present, assigned, keepalive !== (p.keepalive ?? 0) ? keepalive : -1));
+  publishConnected(ctx, c);
   ctx.deps.log.info(
     `Connected from ${c.sink.remoteAddress} (MQTT level ${v}, ${
       p.username === undefined ? "no user name" : `user "${p.username}"`

@@ -26,6 +26,7 @@ export function handleDisconnect(ctx: BrokerContext, c: Client, p: IDisconnectPa
     s.expiryInterval = expiry;
   }
   c.graceful = (p.reasonCode ?? 0) !== RC.DISCONNECT_WITH_WILL;
+  c.closeCode = p.reasonCode ?? 0;
   c.closeReason = `DISCONNECT from the client (0x${(p.reasonCode ?? 0).toString(16).padStart(2, "0")})`;
   detachClient(ctx, c); // the server sends nothing back [MQTT-3.14.4-1]
   c.sink.close();

@@ -10,7 +10,7 @@ import { deliver } from "../router.ts";
 import { askSubscribe, doneSubscribe, maySubscribe } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
 import { sendAck, startAck } from "../peering.ts";
-import type { Client, Subscription } from "../state.ts";
+import type { Client, Session, Subscription } from "../state.ts";
 
 type Raw = { raw?: Buffer };
 type SubscriptionIn = ISubscribePacket["subscriptions"][number];
@@ -27,13 +27,15 @@ export function handleSubscribe(ctx: BrokerContext, c: Client, p: ISubscribePack
     doneSubscribe(c);
   }
   if (added === null) return; // closed: deny_action = disconnect
-  const now = ctx.deps.now();
-  for (const [sub, isNew] of added) {
-    // Retain Handling 0: always, 1: only for a new subscription, 2: never; never to shared ones [MQTT-3.3.1-9..11]
-    if (sub.group !== null || sub.rh === 2 || (sub.rh === 1 && !isNew)) continue;
-    for (const m of ctx.retained.match(sub.filter, now)) {
-      deliver(ctx, c.session!, m, Math.min(m.qos, sub.qos), true, sub.subIds);
-    }
+  for (const [sub, isNew] of added) sendRetained(ctx, sub, isNew);
+}
+
+/** The retained messages a new (or renewed) subscription gets. */
+export function sendRetained(ctx: BrokerContext, sub: Subscription, isNew: boolean): void {
+  // Retain Handling 0: always, 1: only for a new subscription, 2: never; never to shared ones [MQTT-3.3.1-9..11]
+  if (sub.group !== null || sub.rh === 2 || (sub.rh === 1 && !isNew)) return;
+  for (const m of ctx.retained.match(sub.filter, ctx.deps.now())) {
+    deliver(ctx, sub.session, m, Math.min(m.qos, sub.qos), true, sub.subIds);
   }
 }
 
@@ -102,13 +104,27 @@ function _subscribeOne(
   const filter = shared === undefined ? req.topic : shared.filter;
   if (!isValidTopicFilter(filter)) return fail;
   if (ctx.auth !== null && !maySubscribe(ctx, c, filter)) return DENIED;
-  const s = c.session!;
-  // an identical filter replaces the subscription [MQTT-3.8.4-3]: the same record, updated
+  const opts = v5 ? req : { topic: req.topic, qos: req.qos };
+  return setSubscription(ctx, c.session!, filter, shared?.group ?? null, opts, subId);
+}
+
+/**
+ * Adds the subscription to `s`, or updates the one with an identical filter, which it replaces
+ * [MQTT-3.8.4-3]: the same record, updated. Returns it and whether it is new.
+ */
+export function setSubscription(
+  ctx: BrokerContext,
+  s: Session,
+  filter: string,
+  group: string | null,
+  req: SubscriptionIn,
+  subId: number,
+): [Subscription, boolean] {
   const old = s.subs.get(req.topic);
   const sub: Subscription = old ?? {
     session: s,
     filter,
-    group: shared?.group ?? null,
+    group,
     qos: 0,
     noLocal: false,
     rap: false,
@@ -116,9 +132,9 @@ function _subscribeOne(
     subIds: null,
   };
   sub.qos = req.qos;
-  sub.noLocal = v5 && req.nl === true;
-  sub.rap = v5 && req.rap === true;
-  sub.rh = v5 ? req.rh ?? 0 : 0;
+  sub.noLocal = req.nl === true;
+  sub.rap = req.rap === true;
+  sub.rh = req.rh ?? 0;
   sub.subIds = subId > 0 ? [subId] : null;
   s.subs.set(req.topic, sub);
   if (old === undefined) ctx.tree.add(sub);
@@ -136,16 +152,18 @@ export function handleUnsubscribe(ctx: BrokerContext, c: Client, p: IUnsubscribe
     if (!isCleanString(filter, raw)) {
       throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
     }
-    const sub = s.subs.get(filter);
-    if (sub === undefined) {
-      codes.push(RC.NO_SUBSCRIPTION_EXISTED);
-      continue;
-    }
-    ctx.tree.remove(sub);
-    s.subs.delete(filter);
-    journalUnsubscribe(ctx, s, filter);
-    codes.push(RC.SUCCESS);
+    codes.push(removeSubscription(ctx, s, filter) ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
   }
   const ack: MqttPacket = { cmd: "unsuback", messageId: p.messageId ?? 0, granted: codes };
   sendCtrl(c, ack);
+}
+
+/** Removes the subscription of `s` with this filter (as subscribed); false when there was none. */
+export function removeSubscription(ctx: BrokerContext, s: Session, filter: string): boolean {
+  const sub = s.subs.get(filter);
+  if (sub === undefined) return false;
+  ctx.tree.remove(sub);
+  s.subs.delete(filter);
+  journalUnsubscribe(ctx, s, filter);
+  return true;
 }

@@ -1,0 +1,198 @@
+/**
+ * Publishing through the API (NanoMQ's `mqtt/publish` and `publish_batch`), and what NanoMQ
+ * documents as unsupported: subscribing and unsubscribing a client's session.
+ */
+import type { HttpRequest } from "../runtime/http_server.ts";
+import type { Properties } from "../protocol/packets.ts";
+import { encodePropertyBytes } from "../protocol/properties_codec.ts";
+import { isValidTopicName } from "../protocol/topic.ts";
+import { type ApiDeps, ApiError, CODE, type Endpoint, jsonBody, ok } from "./api_types.ts";
+
+type Body = Record<string, unknown>;
+
+/** `topic`, or the comma-separated `topics`. */
+function _topics(b: Body): string[] {
+  const one = b.topic;
+  const many = b.topics;
+  if (typeof one === "string" && one !== "") return [one];
+  if (typeof many === "string" && many !== "") return many.split(",").map((t) => t.trim());
+  throw new ApiError(400, CODE.MISSING_PARAMETER, 'Give "topic" (or "topics", comma-separated)');
+}
+
+function _qos(b: Body): 0 | 1 | 2 {
+  const q = b.qos ?? 0;
+  if (q !== 0 && q !== 1 && q !== 2) throw new ApiError(400, CODE.BAD_PARAMETER, '"qos" must be 0, 1 or 2');
+  return q;
+}
+
+function _payload(b: Body): Buffer {
+  const p = b.payload ?? "";
+  if (typeof p !== "string") throw new ApiError(400, CODE.BAD_PARAMETER, '"payload" must be a string');
+  const enc = b.encoding ?? "plain";
+  if (enc === "plain") return Buffer.from(p, "utf8");
+  if (enc === "base64") return Buffer.from(p, "base64");
+  throw new ApiError(400, CODE.BAD_PARAMETER, '"encoding" must be "plain" or "base64"');
+}
+
+/** NanoMQ's `properties` object onto MQTT 5 properties. */
+function _properties(b: Body): { props: Properties; expiry: number } {
+  const raw = (b.properties ?? {}) as Record<string, unknown>;
+  if (typeof raw !== "object" || raw === null) {
+    throw new ApiError(400, CODE.BAD_PARAMETER, '"properties" must be an object');
+  }
+  const props: Properties = {};
+  const num = (k: string, max: number): number | undefined => {
+    const v = raw[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
+      throw new ApiError(400, CODE.BAD_PARAMETER, `properties.${k} must be a whole number from 0 to ${max}`);
+    }
+    return v;
+  };
+  const str = (k: string): string | undefined => {
+    const v = raw[k];
+    if (v !== undefined && typeof v !== "string") {
+      throw new ApiError(400, CODE.BAD_PARAMETER, `properties.${k} must be a string`);
+    }
+    return v;
+  };
+  const pfi = num("payload_format_indicator", 1);
+  const expiry = num("message_expiry_interval", 0xffffffff);
+  if (pfi !== undefined) props.payloadFormatIndicator = pfi === 1;
+  // not among the properties: each delivery carries the time left [MQTT-3.3.2-6]
+  const ct = str("content_type");
+  const rt = str("response_topic");
+  const cd = str("correlation_data");
+  if (ct !== undefined) props.contentType = ct;
+  if (rt !== undefined) {
+    if (!isValidTopicName(rt)) {
+      throw new ApiError(400, CODE.BAD_TOPIC, `properties.response_topic "${rt}" is not a topic name`);
+    }
+    props.responseTopic = rt;
+  }
+  if (cd !== undefined) props.correlationData = Buffer.from(cd);
+  const up = raw.user_properties;
+  if (up !== undefined) {
+    if (typeof up !== "object" || up === null) {
+      throw new ApiError(400, CODE.BAD_PARAMETER, "properties.user_properties must be an object");
+    }
+    props.userProperties = Object.fromEntries(Object.entries(up).map(([k, v]) => [k, String(v)]));
+  }
+  return { props, expiry: expiry ?? -1 };
+}
+
+/** Publishes one request's message to each of its topics; throws before publishing anything invalid. */
+function _publish(d: ApiDeps, b: Body): string[] {
+  const topics = _topics(b);
+  for (const t of topics) {
+    if (!isValidTopicName(t)) {
+      throw new ApiError(400, CODE.BAD_TOPIC, `"${t}" is not a topic name one can publish to`);
+    }
+  }
+  const qos = _qos(b);
+  const payload = _payload(b);
+  const { props, expiry } = _properties(b);
+  const retain = b.retain === true;
+  const bytes = encodePropertyBytes(props);
+  const expiresAt = expiry > 0 ? d.now() + expiry * 1000 : 0;
+  for (const t of topics) d.broker.publish(t, payload, { qos, retain, props: bytes, expiresAt });
+  return topics;
+}
+
+function _clientId(b: Body): string {
+  const id = b.clientid;
+  if (typeof id !== "string" || id === "") throw new ApiError(400, CODE.MISSING_PARAMETER, 'Give "clientid"');
+  return id;
+}
+
+function _subscribe(d: ApiDeps, b: Body): void {
+  const id = _clientId(b);
+  const qos = _qos(b);
+  for (const t of _topics(b)) {
+    const refused = d.broker.subscribeFor(id, t, qos);
+    if (refused === "no-session") throw new ApiError(404, CODE.CLIENT_OFFLINE, `No session "${id}"`);
+    if (refused === "bad-filter") throw new ApiError(400, CODE.BAD_TOPIC, `"${t}" is not a topic filter`);
+  }
+}
+
+function _unsubscribe(d: ApiDeps, b: Body): void {
+  const id = _clientId(b);
+  for (const t of _topics(b)) {
+    if (!d.broker.unsubscribeFor(id, t)) {
+      throw new ApiError(404, CODE.CLIENT_OFFLINE, `The session "${id}" has no subscription "${t}"`);
+    }
+  }
+}
+
+/** A batch: an array of single requests, each answered with its own code. */
+function _batch(d: ApiDeps, req: HttpRequest, one: (d: ApiDeps, b: Body) => unknown) {
+  const list = jsonBody(req);
+  if (!Array.isArray(list)) {
+    throw new ApiError(400, CODE.BAD_PARAMETER, "A batch is a JSON array of requests");
+  }
+  const data = list.map((b: Body) => {
+    try {
+      one(d, b);
+      return { topic: b.topic ?? b.topics, code: CODE.OK };
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      return { topic: b?.topic ?? b?.topics, code: e.code, message: e.message };
+    }
+  });
+  return ok({ data });
+}
+
+/** The endpoints of this file. */
+export const MQTT_ENDPOINTS: Endpoint[] = [
+  {
+    method: "POST",
+    path: "mqtt/publish",
+    name: "mqtt_publish",
+    descr: "Publish a MQTT message",
+    handler: (d, req) => {
+      _publish(d, jsonBody(req));
+      return ok();
+    },
+  },
+  {
+    method: "POST",
+    path: "mqtt/publish_batch",
+    name: "mqtt_publish_batch",
+    descr: "Publish MQTT messages",
+    handler: (d, req) => _batch(d, req, _publish),
+  },
+  {
+    method: "POST",
+    path: "mqtt/subscribe",
+    name: "mqtt_subscribe",
+    descr: "Subscribe a client's session to topic filters",
+    handler: (d, req) => {
+      _subscribe(d, jsonBody(req));
+      return ok();
+    },
+  },
+  {
+    method: "POST",
+    path: "mqtt/subscribe_batch",
+    name: "mqtt_subscribe_batch",
+    descr: "Batch subscribes topics",
+    handler: (d, req) => _batch(d, req, _subscribe),
+  },
+  {
+    method: "POST",
+    path: "mqtt/unsubscribe",
+    name: "mqtt_unsubscribe",
+    descr: "Unsubscribe a client's session from topic filters",
+    handler: (d, req) => {
+      _unsubscribe(d, jsonBody(req));
+      return ok();
+    },
+  },
+  {
+    method: "POST",
+    path: "mqtt/unsubscribe_batch",
+    name: "mqtt_unsubscribe_batch",
+    descr: "Batch unsubscribes topics",
+    handler: (d, req) => _batch(d, req, _unsubscribe),
+  },
+];

@@ -1,0 +1,96 @@
+/** The HTTP API's contract with the program around it, and what its endpoints share. */
+import type { Broker } from "../broker/broker.ts";
+import type { HttpReply, HttpRequest } from "../runtime/http_server.ts";
+import type { ProcessStats } from "../runtime/os_services.ts";
+import type { ApiAuth } from "./api_auth.ts";
+import type { Gauges } from "./gauges.ts";
+import type { Histogram } from "./histogram.ts";
+
+/** One bridge as the API shows and switches it. */
+export interface BridgeControl {
+  readonly name: string;
+  /** "connecting", "connected", "disconnected" or "stopped" (switched off). */
+  readonly state: string;
+  /** The bridge's settings with NanoMQ's key names. */
+  config(): Record<string, unknown>;
+  /** Messages waiting in its cache for upstream, and its counters. */
+  status(): { cached: number; dropped: number; forwarded: number; received: number };
+  /** Switches the bridge off (disconnects, stays down) or on again. */
+  setEnabled(on: boolean): void;
+}
+
+/** What the API reads and asks of the broker process. */
+export interface ApiDeps {
+  broker: Broker;
+  auth: ApiAuth;
+  version: string;
+  /** When the broker started (ms since the epoch). */
+  startedAt: number;
+  now(): number;
+  processStats(): ProcessStats;
+  gauges: Gauges;
+  /** The running configuration, secrets masked. */
+  config(): Record<string, unknown>;
+  /**
+   * Applies configuration values (dotted key paths) over the file, as `broker reload` does;
+   * resolves with the error (file, key, why) when they are refused, null when applied.
+   */
+  reload(values: Record<string, unknown>): Promise<string | null>;
+  stop(): void;
+  restart(): void;
+  bridges: readonly BridgeControl[];
+  /** How long store commits take; null without persistence. */
+  commitLatency: Histogram | null;
+  /** Each listener's name and port, for the per-listener metrics. */
+  listeners: readonly { name: string; port: number }[];
+}
+
+/** An endpoint's handler: `params` are the path segments its pattern left open. */
+export type Handler = (deps: ApiDeps, req: HttpRequest, params: string[]) => HttpReply | Promise<HttpReply>;
+
+/** One endpoint: its method, its path below /api/v4 (":x" matches any one segment), its name. */
+export interface Endpoint {
+  method: string;
+  path: string;
+  name: string;
+  descr: string;
+  handler: Handler;
+}
+
+/** NanoMQ's result codes. */
+export const CODE = {
+  OK: 0,
+  UNKNOWN: 102,
+  MISSING_PARAMETER: 107,
+  BAD_PARAMETER: 108,
+  BAD_JSON: 109,
+  CLIENT_OFFLINE: 112,
+  BAD_TOPIC: 115,
+} as const;
+
+/** A refused request: the HTTP status, NanoMQ's result code, and what to fix. */
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly code: number, message: string) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** `{"code":0, ...extra}` with status 200. */
+export function ok(extra: Record<string, unknown> = {}): HttpReply {
+  return { status: 200, body: JSON.stringify({ code: CODE.OK, ...extra }) };
+}
+
+/** The request body as a JSON object (code 109 when it is not one). */
+export function jsonBody(req: HttpRequest): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(req.body.toString("utf8"));
+  } catch {
+    throw new ApiError(400, CODE.BAD_JSON, "The request body is not valid JSON");
+  }
+  if (typeof v !== "object" || v === null) {
+    throw new ApiError(400, CODE.BAD_JSON, "The request body must be a JSON object or array");
+  }
+  return v as Record<string, unknown>;
+}

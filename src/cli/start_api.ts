@@ -1,0 +1,121 @@
+/**
+ * Operating the running broker: the counters sampled each second, the `$SYS/broker/...` tree and
+ * the HTTP API on `http_server`. They run on the first worker only and see its broker core.
+ */
+import pkg from "../../package.json" with { type: "json" };
+import type { BridgeControl } from "../admin/api_types.ts";
+import { Gauges } from "../admin/gauges.ts";
+import type { Histogram } from "../admin/histogram.ts";
+import { createHttpApi } from "../admin/http_api.ts";
+import { SysTree } from "../admin/sys_tree.ts";
+import type { Bridge } from "../bridge/bridge.ts";
+import type { ServerHandle } from "../runtime/connection.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { API_MAX_BODY, apiSettings, maskSecrets } from "./api_settings.ts";
+import type { Settings } from "./load_settings.ts";
+import type { BrokerLogger } from "./logger.ts";
+import type { Started } from "./start_broker.ts";
+
+/** What the API asks the process to do. */
+export interface ApiControl {
+  reload(values: Record<string, unknown>): Promise<string | null>;
+  stop(): void;
+  restart(): void;
+}
+
+/** The running operations side. */
+export interface Operations {
+  /** Samples the counters and publishes `$SYS` when due; call once a second. */
+  tick(now: number): void;
+  /** Applies a reloaded configuration (`sys_interval`; the API's settings need a restart). */
+  configure(st: Settings): void;
+  /** The HTTP server's address, null when the API is off. */
+  readonly address: { host: string; port: number } | null;
+  stop(): Promise<void>;
+}
+
+/** Starts sampling, `$SYS` and (when configured) the HTTP API; throws ConfigError or ListenerError's kin. */
+export async function startOperations(
+  rt: Runtime,
+  started: Started,
+  settings: () => Settings,
+  log: BrokerLogger,
+  control: ApiControl,
+  commitLatency: Histogram | null,
+): Promise<Operations> {
+  const st = settings();
+  const { broker } = started;
+  const startedAt = rt.now();
+  const gauges = new Gauges(broker, () => rt.processStats());
+  gauges.sample(startedAt);
+  const sys = new SysTree(broker, gauges, pkg.version, startedAt, st.loaded.config.mqtt.sys_interval * 1000);
+  const api = await apiSettings(rt, st.loaded.config, st.loaded.source);
+  let server: ServerHandle | null = null;
+  if (api !== null) {
+    const handle = createHttpApi({
+      broker,
+      auth: api.auth,
+      version: pkg.version,
+      startedAt,
+      now: rt.now,
+      processStats: () => rt.processStats(),
+      gauges,
+      config: () => maskSecrets(settings().loaded.config) as Record<string, unknown>,
+      reload: control.reload,
+      stop: control.stop,
+      restart: control.restart,
+      bridges: started.bridges.map((b) => _bridgeControl(b, settings)),
+      commitLatency,
+      listeners: st.listeners.map((l) => ({ name: l.name ?? _kind(l), port: l.port })),
+    });
+    try {
+      server = await rt.listenHttp(
+        { host: api.host, port: api.port, maxConnections: api.limitConn, maxBody: API_MAX_BODY },
+        handle,
+      );
+    } catch (e) {
+      throw new Error(
+        `http_server: the HTTP API cannot listen on ${api.host}:${api.port}: ${(e as Error).message}`,
+      );
+    }
+    const how = api.auth.kind === "none" ? "without authentication" : `${api.auth.kind} authentication`;
+    log.info(`HTTP API on ${api.host}:${server.address.port}/api/v4 (${how})`);
+    if (api.auth.kind === "none") {
+      log.warn("The HTTP API runs without authentication (http_server.auth_type = no_auth)");
+    }
+    if (api.auth.kind === "basic" && api.auth.password === "public") {
+      log.warn('http_server.password is NanoMQ\'s well-known default "public": set one of your own');
+    }
+  }
+  return {
+    tick(now) {
+      gauges.sample(now);
+      sys.tick(now);
+    },
+    configure: (next) => sys.setInterval(next.loaded.config.mqtt.sys_interval * 1000),
+    address: server?.address ?? null,
+    stop: async () => await server?.close(),
+  };
+}
+
+function _kind(l: Settings["listeners"][number]): string {
+  const kind = l.wsPath === undefined
+    ? (l.tls === undefined ? "tcp" : "ssl")
+    : l.tls === undefined
+    ? "ws"
+    : "wss";
+  return `listeners.${kind}`;
+}
+
+function _bridgeControl(b: Bridge, settings: () => Settings): BridgeControl {
+  return {
+    name: b.opts.name,
+    get state() {
+      return b.state;
+    },
+    config: () =>
+      maskSecrets(settings().loaded.config.bridges.mqtt?.named[b.opts.name] ?? {}) as Record<string, unknown>,
+    status: () => ({ ...b.cacheStatus(), forwarded: b.counters.forwarded, received: b.counters.received }),
+    setEnabled: (on) => (on ? b.switchOn() : b.switchOff()),
+  };
+}
