@@ -1,23 +1,31 @@
 /** Operating the broker through the API: hot reload, the configuration, stop/restart, bridges. */
-import { type ApiDeps, ApiError, CODE, type Endpoint, jsonBody, ok } from "./api_types.ts";
-import type { BridgeControl } from "./api_types.ts";
+import {
+  type ApiDeps,
+  ApiError,
+  type BridgeControl,
+  CODE,
+  type Endpoint,
+  jsonBody,
+  ok,
+} from "./api_types.ts";
+
+type ReloadKey = { path: string; get(c: Cfg): unknown; set(v: number): unknown };
+
+const PACKET_SIZE_KB: ReloadKey = {
+  path: "mqtt.max_packet_size",
+  get: (c) => Math.floor(c.mqtt.max_packet_size / 1024),
+  set: (v) => `${v}KB`,
+};
 
 /**
  * NanoMQ's hot-updatable values (`GET/POST /api/v4/reload`) and the configuration keys they set;
  * sizes in KB and the keep-alive multiplier times 1000, as NanoMQ reports them.
  */
-const RELOAD_KEYS: Record<string, { path: string; get(c: Cfg): unknown; set(v: number): unknown }> = {
+const RELOAD_KEYS: Record<string, ReloadKey> = {
   property_size: { path: "mqtt.property_size", get: (c) => c.mqtt.property_size, set: (v) => v },
-  max_packet_size: {
-    path: "mqtt.max_packet_size",
-    get: (c) => Math.floor(c.mqtt.max_packet_size / 1024),
-    set: (v) => `${v}KB`,
-  },
-  client_max_packet_size: {
-    path: "mqtt.max_packet_size",
-    get: (c) => Math.floor(c.mqtt.max_packet_size / 1024),
-    set: (v) => `${v}KB`,
-  },
+  max_packet_size: PACKET_SIZE_KB,
+  // NanoMQ's second limit; one key sets both here, as its max_packet_size does there
+  client_max_packet_size: PACKET_SIZE_KB,
   msq_len: { path: "mqtt.max_mqueue_len", get: (c) => c.mqtt.max_mqueue_len, set: (v) => v },
   qos_duration: {
     path: "mqtt.retry_interval",

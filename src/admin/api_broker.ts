@@ -1,4 +1,5 @@
 /** The read side of the API: brokers, nodes, metrics, clients, subscriptions, the topic tree; kicking a client. */
+import { droppedTotal } from "../broker/metrics.ts";
 import type { HttpRequest } from "../runtime/http_server.ts";
 import type { ClientInfo, SubscriptionInfo, TopicNode } from "../broker/admin.ts";
 import { dateTimeText, uptimeText } from "./gauges.ts";
@@ -151,8 +152,7 @@ export const BROKER_ENDPOINTS: Endpoint[] = [
       const p = d.processStats();
       const m = d.broker.metrics;
       const now = d.gauges.refresh();
-      const dropped = m.droppedQueueFull + m.droppedTooLarge + m.droppedExpired + m.droppedOffline +
-        m.droppedNotAuthorized + m.droppedNoMember;
+      const dropped = droppedTotal(m);
       return ok({
         data: [{
           cpuinfo: { cpus: p.cpus, load1: p.load[0], load5: p.load[1], load15: p.load[2] },

@@ -142,57 +142,32 @@ function _batch(d: ApiDeps, req: HttpRequest, one: (d: ApiDeps, b: Body) => unkn
   return ok({ data });
 }
 
+/** An action and its batch form: `mqtt/<action>` takes one request, `mqtt/<action>_batch` an array. */
+function _pair(action: string, one: (d: ApiDeps, b: Body) => unknown, descr: string): Endpoint[] {
+  return [
+    {
+      method: "POST",
+      path: `mqtt/${action}`,
+      name: `mqtt_${action}`,
+      descr,
+      handler: (d, req) => {
+        one(d, jsonBody(req));
+        return ok();
+      },
+    },
+    {
+      method: "POST",
+      path: `mqtt/${action}_batch`,
+      name: `mqtt_${action}_batch`,
+      descr: `${descr}, for each request of an array`,
+      handler: (d, req) => _batch(d, req, one),
+    },
+  ];
+}
+
 /** The endpoints of this file. */
 export const MQTT_ENDPOINTS: Endpoint[] = [
-  {
-    method: "POST",
-    path: "mqtt/publish",
-    name: "mqtt_publish",
-    descr: "Publish a MQTT message",
-    handler: (d, req) => {
-      _publish(d, jsonBody(req));
-      return ok();
-    },
-  },
-  {
-    method: "POST",
-    path: "mqtt/publish_batch",
-    name: "mqtt_publish_batch",
-    descr: "Publish MQTT messages",
-    handler: (d, req) => _batch(d, req, _publish),
-  },
-  {
-    method: "POST",
-    path: "mqtt/subscribe",
-    name: "mqtt_subscribe",
-    descr: "Subscribe a client's session to topic filters",
-    handler: (d, req) => {
-      _subscribe(d, jsonBody(req));
-      return ok();
-    },
-  },
-  {
-    method: "POST",
-    path: "mqtt/subscribe_batch",
-    name: "mqtt_subscribe_batch",
-    descr: "Batch subscribes topics",
-    handler: (d, req) => _batch(d, req, _subscribe),
-  },
-  {
-    method: "POST",
-    path: "mqtt/unsubscribe",
-    name: "mqtt_unsubscribe",
-    descr: "Unsubscribe a client's session from topic filters",
-    handler: (d, req) => {
-      _unsubscribe(d, jsonBody(req));
-      return ok();
-    },
-  },
-  {
-    method: "POST",
-    path: "mqtt/unsubscribe_batch",
-    name: "mqtt_unsubscribe_batch",
-    descr: "Batch unsubscribes topics",
-    handler: (d, req) => _batch(d, req, _unsubscribe),
-  },
+  ..._pair("publish", _publish, "Publish a MQTT message"),
+  ..._pair("subscribe", _subscribe, "Subscribe a client's session to topic filters"),
+  ..._pair("unsubscribe", _unsubscribe, "Unsubscribe a client's session from topic filters"),
 ];

@@ -3,7 +3,7 @@
  * names first, as NanoMQ exposes them (gauges), then ours, named and typed by Prometheus's
  * conventions (counters end in `_total`, units in the name), which `promtool check metrics` lints.
  */
-import type { Metrics } from "../broker/metrics.ts";
+import { droppedTotal, dropsByReason } from "../broker/metrics.ts";
 import type { ApiDeps } from "./api_types.ts";
 import { LATENCY_BUCKETS } from "./histogram.ts";
 
@@ -61,18 +61,6 @@ function _num(v: number): string {
   return Number.isFinite(v) ? String(v) : "NaN";
 }
 
-/** Deliveries and messages dropped, by reason. */
-function _drops(m: Metrics): [Labels, number][] {
-  return [
-    [{ reason: "queue_full" }, m.droppedQueueFull],
-    [{ reason: "too_large" }, m.droppedTooLarge],
-    [{ reason: "expired" }, m.droppedExpired],
-    [{ reason: "offline_qos0" }, m.droppedOffline],
-    [{ reason: "not_authorized" }, m.droppedNotAuthorized],
-    [{ reason: "no_share_member" }, m.droppedNoMember],
-  ];
-}
-
 /** The whole exposition. */
 export function prometheusText(d: ApiDeps): string {
   const e = new Exposition();
@@ -81,8 +69,8 @@ export function prometheusText(d: ApiDeps): string {
   g.refresh();
   const topics = new Set(d.broker.subscriptions().map((s) => s.topic)).size;
   g.topicsMax = Math.max(g.topicsMax, topics);
-  const drops = _drops(m);
-  const dropped = drops.reduce((a, [, v]) => a + v, 0);
+  const drops = dropsByReason(m).map(([reason, v]): [Labels, number] => [{ reason }, v]);
+  const dropped = droppedTotal(m);
   e.one("nanomq_connections_count", "gauge", "Connections open now", m.clientsConnected);
   e.one("nanomq_connections_max", "gauge", "Most connections open at once", m.clientsMax);
   e.one("nanomq_sessions_count", "gauge", "Sessions, online and offline", g.current.sessions);

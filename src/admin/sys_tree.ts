@@ -3,6 +3,7 @@
  * seconds, each only when its value changed (the uptime always). Subscribers get them like any
  * message: only where their ACL lets them read `$SYS/...`, and `#` does not match them.
  */
+import { droppedTotal } from "../broker/metrics.ts";
 import type { Broker } from "../broker/broker.ts";
 import { type Gauges, LOAD_SERIES } from "./gauges.ts";
 
@@ -42,8 +43,7 @@ export class SysTree {
     const m = this.broker.metrics;
     const g = this.gauges;
     const offline = Math.max(0, g.current.sessions - m.clientsConnected);
-    const dropped = m.droppedQueueFull + m.droppedTooLarge + m.droppedExpired + m.droppedOffline +
-      m.droppedNotAuthorized + m.droppedNoMember;
+    const dropped = droppedTotal(m);
     const v: [string, number | string][] = [
       ["version", `edge-mqtt-broker version ${this.version}`],
       ["uptime", `${Math.floor((now - this.startedAt) / 1000)} seconds`],

@@ -132,9 +132,10 @@ export function subscribeFor(
 ): AdminRefusal | null {
   const s = ctx.sessions.get(clientId);
   if (s === undefined || s.peer >= 0) return "no-session";
-  const shared = parseSharedFilter(topic);
-  const filter = shared === undefined ? topic : shared?.filter;
-  if (filter === undefined || !isValidTopicFilter(filter)) return "bad-filter";
+  const shared = parseSharedFilter(topic); // null: "$share/" without a group and filter
+  if (shared === null) return "bad-filter";
+  const filter = shared?.filter ?? topic;
+  if (!isValidTopicFilter(filter)) return "bad-filter";
   const [sub, isNew] = setSubscription(ctx, s, filter, shared?.group ?? null, { topic, qos }, 0);
   if (s.client !== null) sendRetained(ctx, sub, isNew);
   return null;

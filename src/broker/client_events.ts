@@ -24,6 +24,8 @@ export function protoName(version: number): string {
 export function publishConnected(ctx: BrokerContext, c: Client): void {
   const m = ctx.metrics;
   if (++m.clientsConnected > m.clientsMax) m.clientsMax = m.clientsConnected;
+  // not retained: with no subscriber there is nothing to build (a reconnect storm after a power cut)
+  if (!_wanted(ctx, CONNECTED_TOPIC)) return;
   const body = {
     username: c.username ?? "",
     ts: c.connectedAt,
@@ -41,6 +43,7 @@ export function publishConnected(ctx: BrokerContext, c: Client): void {
 /** Counts `c` out and publishes its `disconnected` event. */
 export function publishDisconnected(ctx: BrokerContext, c: Client): void {
   ctx.metrics.clientsConnected--;
+  if (!_wanted(ctx, DISCONNECTED_TOPIC)) return;
   const code = c.closeCode < 0 ? CONNECTION_LOST : c.closeCode;
   const body = {
     username: c.username ?? "",
@@ -50,6 +53,12 @@ export function publishDisconnected(ctx: BrokerContext, c: Client): void {
     IPv4: ipOf(c.sink.remoteAddress),
   };
   _publish(ctx, DISCONNECTED_TOPIC, body);
+}
+
+/** True when someone (here or on another worker) subscribes to the event topic. */
+function _wanted(ctx: BrokerContext, topic: string): boolean {
+  const m = ctx.tree.match(topic); // cached: one map lookup per connect until subscriptions change
+  return m.targets.length > 0 || m.groups.length > 0;
 }
 
 function _publish(ctx: BrokerContext, topic: string, body: object): void {

@@ -152,10 +152,13 @@ export function journalRxQos2(ctx: BrokerContext, s: Session, pid: number, added
   else ctx.journal!.deleteRxQos2(s.clientId, pid);
 }
 
-/** The retained message of a topic was set (msg) or cleared (null). */
+/**
+ * The retained message of a topic was set (msg) or cleared (null). `$SYS/...` is the broker's own
+ * state, published again after a start: writing it every `sys_interval` would only wear the flash.
+ */
 export function journalRetained(ctx: BrokerContext, topic: string, msg: Message | null): void {
   const j = ctx.journal;
-  if (j === null) return;
+  if (j === null || topic.startsWith("$SYS/")) return;
   if (msg === null) return j.deleteRetained(topic);
   const id = storedId(ctx, msg);
   if (id > 0) j.setRetained(topic, id);

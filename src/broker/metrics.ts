@@ -72,3 +72,22 @@ export function createMetrics(): Metrics {
     clientsMax: 0,
   };
 }
+
+/** Deliveries dropped, by reason (named as the metrics export them). */
+export function dropsByReason(m: Metrics): [string, number][] {
+  return [
+    ["queue_full", m.droppedQueueFull],
+    ["too_large", m.droppedTooLarge],
+    ["expired", m.droppedExpired],
+    ["offline_qos0", m.droppedOffline],
+    ["not_authorized", m.droppedNotAuthorized],
+    ["no_share_member", m.droppedNoMember],
+  ];
+}
+
+/** Deliveries dropped, all reasons. */
+export function droppedTotal(m: Metrics): number {
+  let n = 0;
+  for (const [, v] of dropsByReason(m)) n += v;
+  return n;
+}

@@ -141,20 +141,6 @@ async function _run(
   const { count, notice } = workerCount(st.loaded.config.system.num_taskq_thread, rt);
   if (notice !== null) log.warn(notice);
   const workforce = count > 1 ? startWorkforce(rt, count, args, log, (why) => _lost(rt, log, why)) : null;
-  const state: Running = {
-    rt,
-    flags,
-    st,
-    broker: null!,
-    log,
-    child,
-    pidFile,
-    listeners: null!,
-    http,
-    workforce,
-    ops: null,
-  };
-  const control = _control(state, signals);
   const latency = new Histogram();
   let started: Started;
   try {
@@ -168,31 +154,47 @@ async function _run(
       latency,
     );
     await workforce?.listening();
-    state.ops = await startOperations(
+  } catch (e) {
+    return await _failed(e, log, io, _logSettings(st, child).console, workforce);
+  }
+  const { broker, listeners, store } = started;
+  const state: Running = {
+    rt,
+    flags,
+    st,
+    broker,
+    log,
+    child,
+    pidFile,
+    listeners,
+    http,
+    workforce,
+    ops: null,
+  };
+  const control = _control(state, signals);
+  let ops: Operations;
+  try {
+    ops = state.ops = await startOperations(
       rt,
       started,
       () => state.st,
       log,
       control,
-      started.store === null ? null : latency,
+      store === null ? null : latency,
     );
   } catch (e) {
-    log.fatal(`${(e as Error).message}; the broker did not start`);
-    if (!_logSettings(st, child).console) io.err(`${(e as Error).message}\n`);
-    await workforce?.stop();
-    log.close();
-    return 1;
+    for (const b of started.bridges) b.stop();
+    broker.close();
+    await listeners.close();
+    store?.close();
+    return await _failed(e, log, io, _logSettings(st, child).console, workforce);
   }
   if (count > 1) log.info(`${count} workers, one per thread, share the TCP and TLS listeners`);
-  const { broker, listeners, store } = started;
-  state.broker = broker;
-  state.listeners = listeners;
-  const ops = state.ops;
   const stopTick = rt.every(1000, () => {
     const now = rt.now();
     broker.tick(now);
     ops.tick(now);
-    store?.commit(); // expiries, wills and $SYS messages journaled by the tick
+    store?.commit(); // expiries and wills journaled by the tick
   });
   signals.hup = () => void control.reload({});
   const stopped = _untilStopped(rt, log, pidFile, signals, { ...started, stopTick, workforce, ops });
@@ -203,6 +205,21 @@ async function _run(
     `broker ${rt.name} ${rt.version}: listening on ${on} (config: ${st.loaded.source}, pid ${rt.pid})\n`,
   );
   return await stopped;
+}
+
+/** The broker could not start: says why where the user looks, stops the other workers; exit code 1. */
+async function _failed(
+  e: unknown,
+  log: BrokerLogger,
+  io: CliIo,
+  console: boolean,
+  workforce: Workforce | null,
+): Promise<number> {
+  log.fatal(`${(e as Error).message}; the broker did not start`);
+  if (!console) io.err(`${(e as Error).message}\n`);
+  await workforce?.stop();
+  log.close();
+  return 1;
 }
 
 /** What the HTTP API and SIGHUP ask of the running broker; reloads run one after the other. */

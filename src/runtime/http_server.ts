@@ -28,7 +28,7 @@ export interface HttpReply {
 export interface HttpListenOptions {
   host: string;
   port: number;
-  /** Connections open at once; more are closed as they arrive (http_server.limit_conn). */
+  /** Connections open at once; a request on one more gets 503 and is closed (http_server.limit_conn). */
   maxConnections: number;
   /** Largest request body read; a larger one gets 413. */
   maxBody: number;
@@ -45,10 +45,18 @@ export async function listenHttp(
   handle: (req: HttpRequest) => Promise<HttpReply>,
 ): Promise<ServerHandle> {
   const { default: nodeHttp } = await import("node:http");
+  // Bun's node:http neither honours maxConnections nor reports a connection before its first
+  // request: connections are counted by their requests, the same way under every runtime
+  const open = new Set<object>();
   const server = nodeHttp.createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
+    const socket = req.socket;
+    if (!open.has(socket)) {
+      if (open.size >= o.maxConnections) return _send(res, { status: 503, body: '{"code":102}' }, true);
+      open.add(socket);
+      socket.once("close", () => open.delete(socket));
+    }
     void _serve(req, res, o.maxBody, handle);
   });
-  server.maxConnections = o.maxConnections;
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.on("clientError", (_e, socket) => {
     if (socket.writable) {

@@ -6,10 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { createHmac, generateKeyPairSync, sign } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import net from "node:net";
 import { after, describe, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { type ApiBroker, json, startApiBroker } from "../helpers/api_broker.ts";
@@ -263,9 +264,17 @@ describe("HTTP API: ctrl", () => {
     const c = await connect(b, "survivor", { clean: false });
     await c.subscribeAsync("kept/#", { qos: 1 });
     c.end(true);
+    let exited = false;
+    void b.done.then(() => (exited = true));
     assert.equal((await json(b.api("/api/v4/ctrl/restart", { body: {} }))).code, 0);
     await waitFor(() => b.output().split("listening on").length === 3, "the second start", 20_000);
     assert.match(b.output(), /Stopping to restart/);
+    assert.equal(exited, false, "the process went on");
+    assert.equal(
+      readFileSync(join(b.dir, "nanomq.pid"), "utf8").trim(),
+      String(b.pid),
+      "the same pid, written again",
+    );
     const pub = await connect(b, "restart-pub");
     await pub.publishAsync("kept/t", "after restart", { qos: 1 });
     const got: string[] = [];
@@ -282,5 +291,70 @@ describe("HTTP API: ctrl", () => {
     assert.equal((await json(b.api("/api/v4/ctrl/stop", { body: {} }))).code, 0);
     const r = await b.done;
     assert.equal(r.code, 0, r.stderr);
+  });
+
+  test("limit_conn: a request on a connection over it gets 503; once one closes the next is served; a body over 4 MB gets 413", async () => {
+    const b = await broker({ http: 'username = admin\n  password = "s3cret-pass"\n  limit_conn = 2' });
+    const auth = `Basic ${Buffer.from("admin:s3cret-pass").toString("base64")}`;
+    // a kept-alive connection that has made one request
+    const open = () =>
+      new Promise<net.Socket>((resolve) => {
+        const s = net.connect(b.httpPort, "127.0.0.1", () => {
+          s.write(`GET /api/v4/nodes HTTP/1.1\r\nHost: x\r\nAuthorization: ${auth}\r\n\r\n`);
+          s.once("data", () => resolve(s));
+        });
+      });
+    const [s1, s2] = [await open(), await open()];
+    const third = await b.api("/api/v4/brokers");
+    assert.equal(third.status, 503);
+    s1.destroy();
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      // the server learns of the close a moment later
+      status = (await b.api("/api/v4/brokers")).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(status, 200);
+    s2.destroy();
+    const big = await b.api("/api/v4/mqtt/publish", { body: "x".repeat(5 * 1024 * 1024) }).catch(() => null);
+    assert.equal(big?.status, 413);
+    assert.equal(b.output().includes("Internal error"), false);
+  });
+});
+
+describe("HTTP API: what kicking and $SYS leave behind", () => {
+  test("a kicked client's will is published", async () => {
+    const b = await broker();
+    const watcher = await connect(b, "will-watcher");
+    const wills: string[] = [];
+    watcher.on("message", (_t, p) => wills.push(String(p)));
+    await watcher.subscribeAsync("wills/#");
+    await connect(b, "will-owner", {
+      will: { topic: "wills/owner", payload: Buffer.from("gone"), qos: 1, retain: false },
+    });
+    await json(b.api("/api/v4/clients/will-owner", { method: "DELETE" }));
+    await waitFor(() => wills.length === 1, "the will");
+    assert.deepEqual(wills, ["gone"]);
+  });
+
+  test("$SYS retained messages are not stored: after a restart without $SYS only other retained ones are there", async () => {
+    const store = mkdtempSync(join(dir, "store-"));
+    const a = await broker({ conf: `mqtt.sys_interval = 1\nsqlite { mounted_file_path = "${store}" }\n` });
+    const c = await connect(a, "sys-store");
+    const sys: string[] = [];
+    c.on("message", (t) => sys.push(t));
+    await c.subscribeAsync("$SYS/broker/uptime");
+    await waitFor(() => sys.length >= 1, "a $SYS update", 15_000);
+    await c.publishAsync("kept/retained", "r", { qos: 1, retain: true });
+    c.end(true);
+    await a.stop();
+    const b = await broker({ conf: `mqtt.sys_interval = 0\nsqlite { mounted_file_path = "${store}" }\n` });
+    const d = await connect(b, "sys-store-2");
+    const got: string[] = [];
+    d.on("message", (t) => got.push(t));
+    // retained messages come in the order of the filters: $SYS/# first
+    await d.subscribeAsync(["$SYS/#", "kept/#"]);
+    await waitFor(() => got.includes("kept/retained"), "the stored retained message");
+    assert.deepEqual(got, ["kept/retained"]);
   });
 });
