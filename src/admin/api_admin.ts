@@ -1,13 +1,5 @@
-/** Operating the broker through the API: hot reload, the configuration, stop/restart, bridges. */
-import {
-  type ApiDeps,
-  ApiError,
-  type BridgeControl,
-  CODE,
-  type Endpoint,
-  jsonBody,
-  ok,
-} from "./api_types.ts";
+/** Operating the broker through the API: hot reload, the configuration, stop/restart. */
+import { type ApiDeps, ApiError, CODE, type Endpoint, jsonBody, ok } from "./api_types.ts";
 
 type ReloadKey = { path: string; get(c: Cfg): unknown; set(v: number): unknown };
 
@@ -57,7 +49,7 @@ type Cfg = {
 };
 
 function _reloadValues(d: ApiDeps): Record<string, unknown> {
-  const c = d.config() as unknown as Cfg;
+  const c = d.runningConfig() as unknown as Cfg;
   return Object.fromEntries(Object.entries(RELOAD_KEYS).map(([k, r]) => [k, r.get(c)]));
 }
 
@@ -89,16 +81,6 @@ async function _reload(d: ApiDeps, body: Record<string, unknown>) {
   const refused = await d.reload(edits);
   if (refused !== null) throw new ApiError(400, CODE.BAD_PARAMETER, refused);
   return ok({ data: _reloadValues(d) });
-}
-
-function _bridge(d: ApiDeps, name: string | undefined): BridgeControl {
-  const b = d.bridges.find((x) => x.name === name);
-  if (b === undefined) throw new ApiError(404, CODE.BAD_PARAMETER, `No bridge named "${name}"`);
-  return b;
-}
-
-function _bridgeView(b: BridgeControl): Record<string, unknown> {
-  return { name: b.name, state: b.state, ...b.config(), ...b.status() };
 }
 
 /** The endpoints of this file. */
@@ -148,35 +130,6 @@ export const ADMIN_ENDPOINTS: Endpoint[] = [
       }
       // after the answer has gone out
       setTimeout(() => (action === "stop" ? d.stop() : d.restart()), 50);
-      return ok();
-    },
-  },
-  {
-    method: "GET",
-    path: "bridges",
-    name: "get_bridges",
-    descr: "All bridges, their settings and state",
-    handler: (d) => ok({ bridges: d.bridges.map(_bridgeView) }),
-  },
-  {
-    method: "GET",
-    path: "bridges/:name",
-    name: "get_bridge",
-    descr: "One bridge, its settings and state",
-    handler: (d, _req, [name]) => ok({ bridge: _bridgeView(_bridge(d, name)) }),
-  },
-  {
-    method: "POST",
-    path: "bridges/switch/:name",
-    name: "switch_bridge",
-    descr: 'Switch a bridge on or off: {"data": {"bridge_switch": true}}',
-    handler: (d, req, [name]) => {
-      const b = _bridge(d, name);
-      const on = (jsonBody(req).data as { bridge_switch?: unknown } | undefined)?.bridge_switch;
-      if (typeof on !== "boolean") {
-        throw new ApiError(400, CODE.MISSING_PARAMETER, 'Give {"data": {"bridge_switch": true | false}}');
-      }
-      b.setEnabled(on);
       return ok();
     },
   },

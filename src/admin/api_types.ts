@@ -17,6 +17,18 @@ export interface BridgeControl {
   status(): { cached: number; dropped: number; forwarded: number; received: number };
   /** Switches the bridge off (disconnects, stays down) or on again. */
   setEnabled(on: boolean): void;
+  /**
+   * Replaces its `bridges.mqtt.<name>` keys (secrets given as GET shows them masked are kept) and
+   * connects again with them; resolves with why they were refused, null once applied.
+   */
+  update(section: Record<string, unknown>): Promise<string | null>;
+  /**
+   * Adds subscription rules (NanoMQ's keys: remote_topic, local_topic, qos, ...), replacing those
+   * with the same remote_topic; subscribed upstream at once with MQTT 5 `props` (mqtt-packet's names).
+   */
+  subscribe(rules: Record<string, unknown>[], props: Record<string, unknown>): Promise<string | null>;
+  /** Removes the subscription rules of these remote topics and unsubscribes them upstream. */
+  unsubscribe(topics: string[], props: Record<string, unknown>): Promise<string | null>;
 }
 
 /** What the API reads and asks of the broker process. */
@@ -29,8 +41,10 @@ export interface ApiDeps {
   now(): number;
   processStats(): ProcessStats;
   gauges: Gauges;
-  /** The running configuration, secrets masked. */
+  /** The running configuration as a file would give it (durations with their unit), secrets masked. */
   config(): Record<string, unknown>;
+  /** The running configuration as the broker uses it (durations in ms), secrets included: not to be shown. */
+  runningConfig(): Record<string, unknown>;
   /**
    * Applies configuration values (dotted key paths) over the file, as `broker reload` does;
    * resolves with the error (file, key, why) when they are refused, null when applied.

@@ -5,6 +5,7 @@
  */
 import type { HttpReply, HttpRequest } from "../runtime/http_server.ts";
 import { ADMIN_ENDPOINTS } from "./api_admin.ts";
+import { BRIDGE_ENDPOINTS } from "./api_bridges.ts";
 import { checkAuth } from "./api_auth.ts";
 import { BROKER_ENDPOINTS } from "./api_broker.ts";
 import { MQTT_ENDPOINTS } from "./api_mqtt.ts";
@@ -28,6 +29,7 @@ const ENDPOINTS: Endpoint[] = [
   },
   ...MQTT_ENDPOINTS,
   ...ADMIN_ENDPOINTS,
+  ...BRIDGE_ENDPOINTS,
 ];
 
 const LIST: Endpoint = {

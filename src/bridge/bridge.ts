@@ -6,7 +6,7 @@
 import type { SessionInfo } from "../broker/broker.ts";
 import type { ConnectOptions } from "../runtime/runtime.ts";
 import { BridgeConnection, type BridgeCounters } from "./bridge_connection.ts";
-import { type BridgeOptions, localClientId } from "./bridge_options.ts";
+import { type BridgeOptions, localClientId, type SubscriptionRule } from "./bridge_options.ts";
 import { registerLocalSession } from "./register_local_session.ts";
 import type { Logger } from "../broker/deps.ts";
 import type { Connection } from "../runtime/connection.ts";
@@ -53,28 +53,75 @@ export class Bridge {
   /** The client id of the bridge's session on this broker: its cache. */
   private readonly localId: string;
 
-  constructor(readonly opts: BridgeOptions, private readonly deps: BridgeDeps) {
+  /** `opts` are replaced by {@link reconfigure}; the name stays. */
+  constructor(public opts: BridgeOptions, private readonly deps: BridgeDeps) {
     this.localId = localClientId(opts.name);
   }
 
   /** Sets up the bridge's local session, then connects; a refusal from the local broker is logged. */
   start(): void {
-    const o = this.opts;
+    this.dropped = this.deps.session(this.localId)?.dropped ?? 0;
+    this.watch = setInterval(() => this._report(), WATCH_MS);
+    this._register();
+  }
+
+  /** Brings the local session's forward subscriptions up to date, then connects. */
+  private _register(): void {
+    const opts = this.opts;
     if (
-      o.protoVer === 5 && !o.cleanStart && !((o.connProps.sessionExpiryInterval as number | undefined) ?? 0)
+      opts.protoVer === 5 && !opts.cleanStart &&
+      !((opts.connProps.sessionExpiryInterval as number | undefined) ?? 0)
     ) {
       this.deps.log.warn(
-        `Bridge ${o.name}: with proto_ver = 5, clean_start = false keeps nothing: upstream ends the session ` +
+        `Bridge ${opts.name}: with proto_ver = 5, clean_start = false keeps nothing: upstream ends the session ` +
           "at every disconnect (QoS 2 messages in flight with it). Set conn_properties.session_expiry_interval",
       );
     }
-    this.dropped = this.deps.session(this.localId)?.dropped ?? 0;
-    this.watch = setInterval(() => this._report(), WATCH_MS);
-    const stale = this._staleFilters();
-    registerLocalSession(this.opts, this.deps.attachLocal, stale).then(
-      () => this._connect(),
-      (e: Error) => this.deps.log.error(`Bridge ${this.opts.name}: ${e.message}; it stays down`),
+    registerLocalSession(opts, this.deps.attachLocal, this._staleFilters()).then(
+      () => {
+        if (opts === this.opts) this._connect();
+      },
+      (e: Error) => this.deps.log.error(`Bridge ${opts.name}: ${e.message}; it stays down`),
     );
+  }
+
+  /**
+   * New settings at run time (HTTP API): the upstream connection is closed and, when `on`, made
+   * again with them (else the bridge stays switched off); what waits in the cache stays and goes
+   * by the new forward rules.
+   */
+  reconfigure(opts: BridgeOptions, on: boolean): void {
+    if (this.watch === null) return; // the broker is stopping
+    this.state = "stopped"; // the connection closed below is not followed by a reconnect
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.current?.close("reconfigured through the HTTP API");
+    this.opts = opts;
+    this.serverIdx = 0;
+    this.failures = 0;
+    this.deps.log.info(`Bridge ${opts.name}: reconfigured${on ? `, connecting to ${this._server.url}` : ""}`);
+    if (!on) return this._report("switched off");
+    this.state = "disconnected";
+    this._register();
+  }
+
+  /**
+   * Replaces the subscription rules at run time (HTTP API): while connected, upstream is sent an
+   * UNSUBSCRIBE for the rules removed and a SUBSCRIBE (with MQTT 5 `props`) for the rules added or
+   * changed; a later connection subscribes them all with the configured `sub_properties`.
+   */
+  setSubscriptions(rules: SubscriptionRule[], props: Record<string, unknown>): void {
+    const before = new Map(this.opts.subscriptions.map((r) => [r.filter, r]));
+    const kept = new Set(rules.map((r) => r.filter));
+    const removed = [...before.keys()].filter((f) => !kept.has(f));
+    const added = rules.filter((r) => {
+      const b = before.get(r.filter);
+      return b === undefined || b.qos !== r.qos || b.rap !== r.rap || b.rh !== r.rh;
+    });
+    // the connection reads the rules from the same options object
+    this.opts.subscriptions = rules;
+    if (removed.length > 0) this.current?.unsubscribe(removed, props);
+    if (added.length > 0) this.current?.subscribe(added, props);
   }
 
   /** Closes the connections; no reconnect follows. */

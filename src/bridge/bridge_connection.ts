@@ -25,6 +25,7 @@ import {
   type SubscriptionRule,
 } from "./bridge_options.ts";
 import { LocalPipe } from "./local_pipe.ts";
+import { UpstreamSubscriptions } from "./upstream_subscriptions.ts";
 import type { Logger } from "../broker/deps.ts";
 import type { Connection } from "../runtime/connection.ts";
 
@@ -102,6 +103,9 @@ export class BridgeConnection {
   /** Upstream packets that came before both sides were ready. */
   private early: ServerPacket[] = [];
   private pendingSubacks = 0;
+  private readonly subs: UpstreamSubscriptions;
+  /** The packet identifier of the SUBSCRIBE sent at connect, whose SUBACK makes the bridge ready. */
+  private firstSub = -1;
   private lastRx = Date.now();
   private lastTx = Date.now();
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -109,6 +113,24 @@ export class BridgeConnection {
 
   constructor(private readonly d: BridgeConnectionDeps) {
     this.up = new ServerDecoder(d.opts.protoVer);
+    this.subs = new UpstreamSubscriptions(d.opts, d.log);
+  }
+
+  /**
+   * Subscription rules added while connected (HTTP API): subscribed now when the rules were
+   * already subscribed at connect, else they go with that SUBSCRIBE.
+   */
+  subscribe(rules: readonly SubscriptionRule[], props: Record<string, unknown>): void {
+    if (this.phase !== "sub" && this.phase !== "ready") return;
+    this.subs.subscribe(this.upW, rules, props);
+    this._flushUp();
+  }
+
+  /** Subscription rules removed while connected (HTTP API). */
+  unsubscribe(filters: readonly string[], props: Record<string, unknown>): void {
+    if (this.phase !== "sub" && this.phase !== "ready") return;
+    this.subs.unsubscribe(this.upW, filters, props);
+    this._flushUp();
   }
 
   start(): void {
@@ -172,7 +194,7 @@ export class BridgeConnection {
     try {
       for (let p = this.up.next(); p !== null && this.phase !== "closed"; p = this.up.next()) {
         if (this.phase === "connack") this._connack(p);
-        else if (p.cmd === "suback" && this.phase === "sub") this._upstreamSuback(p);
+        else if (p.cmd === "suback" && p.messageId === this.firstSub) this._upstreamSuback(p);
         else if (this.phase !== "ready") this.early.push(p);
         else this._upstreamPacket(p);
       }
@@ -266,27 +288,12 @@ export class BridgeConnection {
     const o = this.d.opts;
     this.phase = "sub";
     if (o.subscriptions.length === 0) return this._ready();
-    const sub: Record<string, unknown> = {
-      cmd: "subscribe",
-      messageId: 1,
-      subscriptions: o.subscriptions.map((s) => ({ topic: s.filter, qos: s.qos, rap: s.rap, rh: s.rh })),
-    };
-    if (o.protoVer === 5 && Object.keys(o.subProps).length > 0) sub.properties = o.subProps;
-    writePacket(this.upW, sub as unknown as MqttPacket, o.protoVer);
+    this.firstSub = this.subs.subscribe(this.upW, o.subscriptions, o.subProps);
   }
 
   private _upstreamSuback(p: ServerPacket & { cmd: "suback" }): void {
-    const o = this.d.opts;
-    p.granted.forEach((g, i) => {
-      const code = typeof g === "number" ? g : (g as { qos: number }).qos;
-      if (code >= 0x80) {
-        this.d.log.warn(
-          `Bridge ${o.name}: upstream refused the subscription to "${o.subscriptions[i]?.filter}" (0x${
-            code.toString(16)
-          })`,
-        );
-      }
-    });
+    this.firstSub = -1;
+    this.subs.answered(p);
     this._ready();
   }
 
@@ -346,6 +353,9 @@ export class BridgeConnection {
           this.d.counters.lastRefusal = p.reasonCode!;
         }
         return writeAck(this.localW, ACK_TYPE[p.cmd], p.messageId, p.reasonCode, true);
+      case "suback":
+      case "unsuback":
+        return this.subs.answered(p);
       case "disconnect":
         return this.close(`upstream disconnected the bridge (0x${(p.reasonCode ?? 0).toString(16)})`);
     }

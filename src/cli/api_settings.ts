@@ -68,12 +68,15 @@ async function _auth(rt: Runtime, h: NonNullable<Config["http_server"]>, source:
 }
 
 /** The configuration with every secret replaced by "******" (GET /api/v4/configuration). */
+export const SECRET_MASK = "******";
+
+/** `v` with every password, secret and passphrase shown as {@link SECRET_MASK}. */
 export function maskSecrets(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(maskSecrets);
   if (typeof v !== "object" || v === null) return v;
   return Object.fromEntries(
     Object.entries(v).map((
       [k, x],
-    ) => [k, /password|secret|passphrase/i.test(k) && x !== null ? "******" : maskSecrets(x)]),
+    ) => [k, /password|secret|passphrase/i.test(k) && x !== null ? SECRET_MASK : maskSecrets(x)]),
   );
 }

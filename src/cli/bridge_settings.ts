@@ -9,6 +9,7 @@ import { DEFAULT_DISK_CACHE_SIZE } from "../config/config_sections.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { readClientTls } from "./read_config_file.ts";
 import type { ClientTlsOptions } from "../runtime/tls_options.ts";
+import { isValidTopicFilter, isValidTopicName } from "../protocol/topic.ts";
 
 type BridgeConfig = NonNullable<Config["bridges"]["mqtt"]>["named"][string];
 
@@ -42,6 +43,7 @@ async function _bridge(
       _server(s, s.startsWith("tls+") ? tls ?? {} : undefined, `${path}.hybrid_servers[${i}]`, source),
     );
   }
+  _checkTopics(b, path, source);
   const o: BridgeOptions = {
     name,
     servers,
@@ -77,6 +79,50 @@ async function _bridge(
   if (b.username !== null) o.username = b.username;
   if (b.password !== null) o.password = b.password;
   return o;
+}
+
+/**
+ * Forwards take local messages by a filter to a topic upstream, subscriptions the other way; a
+ * topic given as "" keeps the message's own; prefix and suffix are plain text around it.
+ */
+function _checkTopics(b: BridgeConfig, path: string, source: string): void {
+  b.forwards.forEach((f, i) =>
+    _checkRule(
+      f,
+      [`${path}.forwards[${i}].`, "local_topic", "remote_topic"],
+      f.local_topic,
+      f.remote_topic,
+      source,
+    )
+  );
+  b.subscription.forEach((s, i) =>
+    _checkRule(
+      s,
+      [`${path}.subscription[${i}].`, "remote_topic", "local_topic"],
+      s.remote_topic,
+      s.local_topic,
+      source,
+    )
+  );
+}
+
+function _checkRule(
+  r: { prefix: string; suffix: string },
+  [key, filterKey, topicKey]: [string, string, string],
+  filter: string,
+  topic: string,
+  source: string,
+): void {
+  const fail = (k: string, v: string, what: string): never => {
+    throw new ConfigError(source, 0, key + k, `"${v}" is not ${what}`);
+  };
+  if (!isValidTopicFilter(filter)) fail(filterKey, filter, "a topic filter");
+  if (topic !== "" && !isValidTopicName(topic)) {
+    fail(topicKey, topic, 'a topic name (no + or #; "" keeps the message\'s topic)');
+  }
+  for (const k of ["prefix", "suffix"] as const) {
+    if (/[+#\0]/.test(r[k])) fail(k, r[k], "plain text (no + or #)");
+  }
 }
 
 function _server(

@@ -234,6 +234,7 @@ function _control(state: Running, signals: Signals): ApiControl {
         return e.message;
       });
     },
+    load: (values) => loadSettings(state.rt, state.flags, state.st.conf, values),
     stop: () => signals.stop(),
     restart() {
       signals.restarting = true;

@@ -3,15 +3,15 @@
  * the HTTP API on `http_server`. They run on the first worker only and see its broker core.
  */
 import pkg from "../../package.json" with { type: "json" };
-import type { BridgeControl } from "../admin/api_types.ts";
 import { Gauges } from "../admin/gauges.ts";
 import type { Histogram } from "../admin/histogram.ts";
 import { createHttpApi } from "../admin/http_api.ts";
 import { SysTree } from "../admin/sys_tree.ts";
-import type { Bridge } from "../bridge/bridge.ts";
 import type { ServerHandle } from "../runtime/connection.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { API_MAX_BODY, apiSettings, maskSecrets } from "./api_settings.ts";
+import { bridgeControl } from "./bridge_control.ts";
+import { showConfig } from "../config/config.ts";
 import type { Settings } from "./load_settings.ts";
 import type { BrokerLogger } from "./logger.ts";
 import type { Started } from "./start_broker.ts";
@@ -19,6 +19,8 @@ import type { Started } from "./start_broker.ts";
 /** What the API asks the process to do. */
 export interface ApiControl {
   reload(values: Record<string, unknown>): Promise<string | null>;
+  /** Loads the configuration with `values` (dotted key paths) over the file; throws ConfigError. */
+  load(values: Record<string, unknown>): Promise<Settings>;
   stop(): void;
   restart(): void;
 }
@@ -60,11 +62,12 @@ export async function startOperations(
       now: rt.now,
       processStats: () => rt.processStats(),
       gauges,
-      config: () => maskSecrets(settings().loaded.config) as Record<string, unknown>,
+      config: () => maskSecrets(showConfig(settings().loaded.config)) as Record<string, unknown>,
+      runningConfig: () => settings().loaded.config,
       reload: control.reload,
       stop: control.stop,
       restart: control.restart,
-      bridges: started.bridges.map((b) => _bridgeControl(b, settings)),
+      bridges: started.bridges.map((b) => bridgeControl(b, settings, control.load)),
       commitLatency,
       listeners: st.listeners.map((l) => ({ name: l.name ?? _kind(l), port: l.port })),
     });
@@ -105,17 +108,4 @@ function _kind(l: Settings["listeners"][number]): string {
     ? "ws"
     : "wss";
   return `listeners.${kind}`;
-}
-
-function _bridgeControl(b: Bridge, settings: () => Settings): BridgeControl {
-  return {
-    name: b.opts.name,
-    get state() {
-      return b.state;
-    },
-    config: () =>
-      maskSecrets(settings().loaded.config.bridges.mqtt?.named[b.opts.name] ?? {}) as Record<string, unknown>,
-    status: () => ({ ...b.cacheStatus(), forwarded: b.counters.forwarded, received: b.counters.received }),
-    setEnabled: (on) => (on ? b.switchOn() : b.switchOff()),
-  };
 }

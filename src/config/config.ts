@@ -23,6 +23,7 @@ import {
   oneOf,
   optStr,
   section,
+  showValue,
   size,
   type Spec,
   str,
@@ -51,7 +52,12 @@ export function bind(def: string): Spec<BindAddress> {
       return parseBind(String(v)) ??
         cx.fail(path, `"${v}" is not host:port; write for example "0.0.0.0:1883"`);
     },
+    show: _bindText,
   };
+}
+
+function _bindText(b: BindAddress): string {
+  return b.host.includes(":") ? `[${b.host}]:${b.port}` : `${b.host}:${b.port}`;
 }
 
 /** A WebSocket listener's address: `host:port/path`. */
@@ -72,6 +78,7 @@ export function wsBind(def: string): Spec<WsBindAddress> {
       return p(String(v)) ??
         cx.fail(path, `"${v}" is not host:port/path; write for example "0.0.0.0:8083/mqtt"`);
     },
+    show: (b) => _bindText(b) + b.path,
   };
 }
 
@@ -216,4 +223,9 @@ export type AclRuleConfig = Infer<typeof aclRuleSpec>;
 /** The configuration when no file is given. */
 export function defaultConfig(): Config {
   return CONFIG_SPEC.default;
+}
+
+/** The configuration as a file would give it (durations with their unit: "60s"), for display. */
+export function showConfig(c: Config): Record<string, unknown> {
+  return showValue(CONFIG_SPEC, c) as Record<string, unknown>;
 }

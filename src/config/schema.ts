@@ -19,6 +19,8 @@ export interface Spec<T> {
   readonly notice?: string;
   /** The key must be present. */
   readonly required?: boolean;
+  /** The value as a file would give it (durations with their unit); absent: the value itself. */
+  show?(v: T): unknown;
 }
 
 /** The type a spec produces. */
@@ -118,6 +120,7 @@ export function duration(def: number, min: number, max: number): Spec<number> {
       }
       return _ranged(n, min, max, path, cx);
     },
+    show: (ms) => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`),
   };
 }
 
@@ -140,7 +143,7 @@ export function str(def: string): Spec<string> {
 
 /** A string, null by default. */
 export function optStr(): Spec<string | null> {
-  return { default: null, parse: (v, path, cx) => _string(v, path, cx) };
+  return { default: null, parse: (v, path, cx) => (v === null ? null : _string(v, path, cx)) };
 }
 
 function _string(v: unknown, path: string, cx: SchemaContext): string {
@@ -179,6 +182,7 @@ export function list<T>(item: Spec<T>, def: T[] = []): Spec<T[]> {
       const arr = Array.isArray(v) ? v : [v];
       return arr.map((x, i) => item.parse(x, `${path}.${i}`, cx));
     },
+    show: (arr) => arr.map((x) => showValue(item, x)),
   };
 }
 
@@ -211,6 +215,7 @@ export function obj<F extends Fields>(fields: F): Spec<FromFields<F>> {
     parse(v, path, cx) {
       return _parseFields(fields, _object(v, path, cx), path, cx, null).out;
     },
+    show: (v) => _showFields(fields, v),
   };
 }
 
@@ -230,12 +235,33 @@ export function objWithNamed<F extends Fields, N>(
       const { out, named: n } = _parseFields(fields, _object(v, path, cx), path, cx, named);
       return { ...out, named: n as Record<string, N> };
     },
+    // the named children as a file gives them: beside the section's own keys
+    show: ({ named: n, ...own }) => ({
+      ..._showFields(fields, own),
+      ...Object.fromEntries(Object.entries(n).map(([k, x]) => [k, showValue(named, x)])),
+    }),
   };
 }
 
 /** An optional section: null when absent (NanoMQ turns features on by a section's presence). */
 export function section<T>(spec: Spec<T>): Spec<T | null> {
-  return { ...spec, default: null };
+  return {
+    ...spec,
+    default: null,
+    parse: (v, path, cx) => (v === null ? null : spec.parse(v, path, cx)),
+    show: (v) => (v === null ? null : showValue(spec, v)),
+  };
+}
+
+/** `v` as a file would give it: what {@link Spec.show} makes of it, or `v` itself. */
+export function showValue<T>(spec: Spec<T>, v: T): unknown {
+  return spec.show === undefined ? v : spec.show(v);
+}
+
+function _showFields(fields: Fields, v: object): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(v).map(([k, x]) => [k, fields[k] === undefined ? x : showValue(fields[k], x)]),
+  );
 }
 
 function _defaults<F extends Fields>(fields: F): FromFields<F> {
@@ -285,5 +311,5 @@ function _securityRelevant(path: string): boolean {
 /** A whole number in [min, max], null when absent. */
 export function optInt(min: number, max: number): Spec<number | null> {
   const i = int(min, min, max);
-  return { default: null, parse: i.parse };
+  return { default: null, parse: (v, path, cx) => (v === null ? null : i.parse(v, path, cx)) };
 }

@@ -130,3 +130,42 @@ describe("HTTP authentication from the configuration", () => {
     );
   });
 });
+
+describe("bridge topics", () => {
+  async function load(rules: string): Promise<unknown> {
+    const dir = mkdtempSync(join(tmpdir(), "bridge-topics-"));
+    const conf = join(dir, "b.conf");
+    writeFileSync(conf, `bridges.mqtt.cloud { server = "mqtt-tcp://127.0.0.1:1883"\n${rules}\n}\n`);
+    return await loadSettings({ ...createRuntime(), env: {} }, { conf });
+  }
+
+  test("filters, topics, prefixes and suffixes are checked, and the error names the key", async () => {
+    await load(
+      'forwards = [ { local_topic = "a/+/#", remote_topic = "", prefix = "edge/" } ]\n' +
+        'subscription = [ { remote_topic = "cmd/#", local_topic = "down", qos = 1 } ]',
+    );
+    const cases: [string, RegExp][] = [
+      [
+        'forwards = [ { local_topic = "a/#/b", remote_topic = "" } ]',
+        /forwards\[0\]\.local_topic: "a\/#\/b"/,
+      ],
+      ['forwards = [ { local_topic = "a", remote_topic = "up/#" } ]', /forwards\[0\]\.remote_topic: "up\/#"/],
+      ['forwards = [ { local_topic = "a", remote_topic = "", suffix = "/+" } ]', /forwards\[0\]\.suffix/],
+      [
+        'subscription = [ { remote_topic = "c", local_topic = "", qos = 1 }, { remote_topic = "", local_topic = "", qos = 1 } ]',
+        /subscription\[1\]\.remote_topic: ""/,
+      ],
+      [
+        'subscription = [ { remote_topic = "c", local_topic = "d/+", qos = 1 } ]',
+        /subscription\[0\]\.local_topic/,
+      ],
+    ];
+    for (const [rules, error] of cases) {
+      await assert.rejects(
+        load(rules),
+        (e: unknown) => e instanceof ConfigError && error.test(e.message),
+        rules,
+      );
+    }
+  });
+});

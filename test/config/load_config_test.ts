@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import { ConfigError } from "../../src/config/config_error.ts";
 import { loadConfig, parseConfig } from "../../src/config/load_config.ts";
 import { parseDuration, parseSize } from "../../src/config/schema.ts";
+import { showConfig } from "../../src/config/config.ts";
 
 const FIXTURES = new URL("../../../shared/fixtures/nanomq/", import.meta.url).pathname;
 
@@ -313,5 +314,26 @@ describe("the shipped conf/ files", () => {
     assert.equal(r.config.auth.acl.rules.length, 4);
     assert.equal(r.config.auth.acl_file, "conf/acl.conf");
     assert.equal(parseHmqAcl(readFileSync("conf/acl.conf", "utf8"), "conf/acl.conf").length, 5);
+  });
+});
+
+describe("showConfig", () => {
+  test("durations keep their unit, addresses are host:port, named sections stand beside the keys; it loads back the same", async () => {
+    const text = `mqtt { retry_interval = 15s, max_awaiting_rel = 500ms }\n` +
+      `listeners.tcp.bind = "127.0.0.1:1883"\nlisteners.tcp.extra.bind = "[::1]:1884"\n` +
+      `listeners.ws.bind = "0.0.0.0:8083/mqtt"\nsqlite { disk_cache_size = 10 }\n` +
+      `http_server { port = 8081, username = admin, password = "p w" }\n` +
+      `bridges.mqtt.cloud { server = "mqtt-tcp://h:1883", keepalive = 30, clientid = null,\n` +
+      `  forwards = [ { local_topic = "a/#", remote_topic = "" } ] }\n`;
+    const first = await parseConfig(text, "/x.conf");
+    const shown = showConfig(first.config) as Record<string, Record<string, Record<string, unknown>>>;
+    assert.equal(shown.mqtt!.retry_interval, "15s");
+    assert.equal(shown.mqtt!.max_awaiting_rel, "500ms");
+    assert.equal(shown.listeners!.tcp!.bind, "127.0.0.1:1883");
+    assert.equal((shown.listeners!.tcp!.extra as Record<string, unknown>).bind, "[::1]:1884");
+    assert.equal(shown.listeners!.ws!.bind, "0.0.0.0:8083/mqtt");
+    assert.equal((shown.bridges!.mqtt!.cloud as Record<string, unknown>).keepalive, "30s");
+    const again = await loadConfig({ file: "/x.json", read: () => Promise.resolve(JSON.stringify(shown)) });
+    assert.deepEqual(again.config, first.config);
   });
 });

@@ -1,20 +1,34 @@
 /**
  * The HTTP API's bridge endpoints on a broker process bridged to an upstream broker started
  * here: list and show (password masked), switch off (the cache fills, upstream sees the bridge
- * go) and on again (the cache drains upstream), the bridge metrics.
+ * go) and on again (the cache drains upstream), the bridge metrics; upstream subscriptions added
+ * and removed at run time; the settings replaced (PUT), the masked password kept.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { type ApiBroker, json, startApiBroker } from "../helpers/api_broker.ts";
 import { type LiveBroker, startLiveBroker, waitFor } from "../helpers/live_broker.ts";
+import type { AuthHooks } from "../../src/broker/auth_port.ts";
 
 let up: LiveBroker;
 let b: ApiBroker;
 const clients: MqttClient[] = [];
 
+/** Upstream lets the user "edge" in with the bridge's password only. */
+const UPSTREAM_AUTH: AuthHooks = {
+  authenticate: (who, pw) => (who.username === "edge" && String(pw) !== "bridge-secret" ? 0x86 : 0),
+  authorize: () => ({ allow: true, rule: "" }),
+  recheck: () => null,
+  authorizeRead: () => ({ allow: true, rule: "" }),
+  readClass: () => 0,
+  stillAuthenticated: () => true,
+  denyAction: "ignore",
+};
+
 before(async () => {
   up = await startLiveBroker();
+  up.broker.setAuth(UPSTREAM_AUTH);
   b = await startApiBroker({
     conf: `bridges.mqtt.cloud {\n  server = "mqtt-tcp://127.0.0.1:${up.port}"\n  clientid = "edge-1"\n` +
       `  password = "bridge-secret"\n  username = "edge"\n  backoff_max = 1s\n` +
@@ -93,5 +107,133 @@ describe("HTTP API: bridges", () => {
     assert.equal((await bridge()).state, "connected");
     const missing = await json(b.api("/api/v4/bridges/switch/cloud", { body: { data: {} } }), 400);
     assert.equal(missing.code, 107);
+  });
+});
+
+/** The filters upstream has for the bridge's client `id`. */
+function upstreamFilters(id: string): string[] {
+  return up.broker.subscriptions().filter((x) => x.clientId === id).map((x) => x.topic).sort();
+}
+
+describe("HTTP API: bridge changes at run time", () => {
+  test("bridges/sub subscribes upstream at once, bridges/unsub unsubscribes; both show in the bridge", async () => {
+    const local = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.mqttPort}`, { clientId: "local-sub" });
+    clients.push(local);
+    const got: string[] = [];
+    local.on("message", (t, p) => got.push(`${t}=${p}`));
+    await local.subscribeAsync("down/#", { qos: 1 });
+    const sub = await json(b.api("/api/v4/bridges/sub/cloud", {
+      body: {
+        data: {
+          subscription: [{ remote_topic: "cmd/#", local_topic: "", prefix: "down/", qos: 1 }],
+          sub_properties: { user_properties: [{ key: "k", value: "v" }] },
+        },
+      },
+    }));
+    assert.equal(sub.code, 0);
+    // NanoMQ's documented method
+    await json(b.api("/api/v4/bridges/sub/cloud", {
+      method: "PUT",
+      body: { data: { subscription: [{ remote_topic: "mark", local_topic: "down/mark" }] } },
+    }));
+    await waitFor(() => upstreamFilters("edge-1").length === 2, "both subscriptions upstream");
+    assert.deepEqual(upstreamFilters("edge-1"), ["cmd/#", "mark"]);
+    const cloud = await mqtt.connectAsync(up.url, { clientId: "cloud-pub" });
+    clients.push(cloud);
+    await cloud.publishAsync("cmd/a", "1", { qos: 1 });
+    await waitFor(() => got.length === 1, "cmd/a brought down");
+    assert.deepEqual(got, ["down/cmd/a=1"]);
+    const shown = (await bridge() as unknown as { subscription: { remote_topic: string; qos: number }[] })
+      .subscription;
+    assert.deepEqual(shown.map((x) => [x.remote_topic, x.qos]), [["cmd/#", 1], ["mark", 1]]);
+
+    const unsub = await json(b.api("/api/v4/bridges/unsub/cloud", {
+      body: { data: { unsubscription: [{ topic: "cmd/#" }] } },
+    }));
+    assert.equal(unsub.code, 0);
+    await waitFor(() => upstreamFilters("edge-1").length === 1, "cmd/# unsubscribed upstream");
+    assert.deepEqual(upstreamFilters("edge-1"), ["mark"]);
+    // what upstream sends after the unsubscribe no longer comes down; the marker behind it does
+    await cloud.publishAsync("cmd/b", "2", { qos: 1 });
+    await cloud.publishAsync("mark", "3", { qos: 1 });
+    await waitFor(() => got.length === 2, "the marker");
+    assert.deepEqual(got, ["down/cmd/a=1", "down/mark=3"]);
+  });
+
+  test("bridges/sub and unsub refuse what they cannot do, and change nothing", async () => {
+    const unknown = await json(
+      b.api("/api/v4/bridges/unsub/cloud", { body: { data: { unsubscription: [{ topic: "no/such" }] } } }),
+      404,
+    );
+    assert.match(String(unknown.message), /no subscription to "no\/such"/);
+    const badFilter = await json(
+      b.api("/api/v4/bridges/sub/cloud", { body: { data: { subscription: [{ remote_topic: "a/#/b" }] } } }),
+      400,
+    );
+    assert.equal(badFilter.code, 115);
+    const badQos = await json(
+      b.api("/api/v4/bridges/sub/cloud", {
+        body: { data: { subscription: [{ remote_topic: "q", qos: 5 }] } },
+      }),
+      400,
+    );
+    assert.equal(badQos.code, 108);
+    assert.match(String(badQos.message), /bridges\.mqtt\.cloud\.subscription\.1\.qos/);
+    assert.equal((await json(b.api("/api/v4/bridges/sub/cloud", { body: {} }), 400)).code, 107);
+    assert.deepEqual(upstreamFilters("edge-1"), ["mark"]);
+  });
+
+  test("PUT replaces the settings and reconnects with them; the masked password and the cache are kept", async () => {
+    const view = await bridge() as unknown as Record<string, unknown>;
+    assert.equal(view.keepalive, "60s", "durations shown as a file gives them");
+    assert.equal(view.backoff_max, "1s");
+    const section = {
+      ...view,
+      clientid: "edge-2",
+      forwards: [{ local_topic: "up/#", remote_topic: "", prefix: "edge2/", qos: 1 }],
+    };
+    const bad = await json(
+      b.api("/api/v4/bridges/cloud", { method: "PUT", body: { cloud: { ...section, server: "nowhere" } } }),
+      400,
+    );
+    assert.match(String(bad.message), /bridges\.mqtt\.cloud\.server/);
+    assert.deepEqual(upstreamFilters("edge-1"), ["mark"], "a refused PUT changes nothing");
+    assert.equal(
+      (await json(b.api("/api/v4/bridges/cloud", { method: "PUT", body: { x: {} } }), 400)).code,
+      107,
+    );
+
+    const cloud = await mqtt.connectAsync(up.url, { clientId: "cloud-sub2" });
+    clients.push(cloud);
+    const got: string[] = [];
+    cloud.on("message", (t, p) => got.push(`${t}=${p}`));
+    await cloud.subscribeAsync("edge2/#", { qos: 1 });
+    assert.equal(
+      (await json(b.api("/api/v4/bridges/cloud", { method: "PUT", body: { cloud: section } }))).code,
+      0,
+    );
+    // upstream lets the user "edge" in only with the password the PUT gave as "******"
+    await waitFor(() => up.broker.clients().some((c) => c.clientId === "edge-2"), "the bridge as edge-2");
+    assert.ok(!up.broker.clients().some((c) => c.clientId === "edge-1"));
+    await until(async () => (await bridge()).state === "connected", "the bridge connected");
+    const local = await mqtt.connectAsync(`mqtt://127.0.0.1:${b.mqttPort}`, { clientId: "device-2" });
+    clients.push(local);
+    await local.publishAsync("up/t", "x", { qos: 1 });
+    await waitFor(() => got.length === 1, "the message under the new prefix");
+    assert.deepEqual(got, ["edge2/up/t=x"]);
+    const after = await bridge() as unknown as Record<string, unknown>;
+    assert.equal(after.clientid, "edge-2");
+    assert.equal(after.password, "******");
+
+    await json(
+      b.api("/api/v4/bridges/cloud", { method: "PUT", body: { cloud: { ...section, enable: false } } }),
+    );
+    await waitFor(() => !up.broker.clients().some((c) => c.clientId === "edge-2"), "the bridge to go");
+    assert.equal((await bridge()).state, "stopped");
+    await local.publishAsync("up/t", "y", { qos: 1 });
+    await until(async () => (await bridge()).cached === 1, "the message cached while off");
+    await json(b.api("/api/v4/bridges/switch/cloud", { body: { data: { bridge_switch: true } } }));
+    await waitFor(() => got.length === 2, "the cached message after the switch on");
+    assert.deepEqual(got, ["edge2/up/t=x", "edge2/up/t=y"]);
   });
 });
