@@ -121,6 +121,26 @@ export const ADMIN_ENDPOINTS: Endpoint[] = [
   },
   {
     method: "POST",
+    path: "config_update",
+    name: "config_update",
+    descr: "Replace the configuration file (the body is its whole text); a reload or restart applies it",
+    handler: async (d, req) => {
+      const text = req.body.toString("utf8");
+      if (text.trim() === "") {
+        throw new ApiError(400, CODE.MISSING_PARAMETER, "Send the whole configuration file as the body");
+      }
+      const r = await d.updateConfig(text);
+      if ("refused" in r) throw new ApiError(400, CODE.BAD_PARAMETER, r.refused);
+      if ("failed" in r) throw new ApiError(500, CODE.UNKNOWN, r.failed);
+      return ok({
+        message:
+          `Written to ${r.written} (the previous file is ${r.backup}); broker reload (or POST /api/v4/reload ` +
+          'with {"data": {}}) applies what can change while running, POST /api/v4/ctrl/restart everything',
+      });
+    },
+  },
+  {
+    method: "POST",
     path: "ctrl/:action",
     name: "ctrl_broker",
     descr: "Stop or restart the broker (stop, restart)",

@@ -1,7 +1,8 @@
 /** The read side of the API: brokers, nodes, metrics, clients, subscriptions, the topic tree; kicking a client. */
 import { droppedTotal } from "../broker/metrics.ts";
 import type { HttpRequest } from "../runtime/http_server.ts";
-import type { ClientInfo, SubscriptionInfo, TopicNode } from "../broker/admin.ts";
+import type { ClientInfo, SubscriptionInfo } from "../broker/admin.ts";
+import { type TopicNode, topicTreeOf } from "./broker_view.ts";
 import { dateTimeText, uptimeText } from "./gauges.ts";
 import { ApiError, CODE, type Endpoint, ok } from "./api_types.ts";
 
@@ -136,7 +137,7 @@ export const BROKER_ENDPOINTS: Endpoint[] = [
     handler: (d) =>
       ok({
         data: [{
-          connections: d.broker.metrics.clientsConnected,
+          connections: d.broker.metrics().clientsConnected,
           node_status: "Running",
           uptime: uptimeText(d.now() - d.startedAt),
           version: d.version,
@@ -150,7 +151,7 @@ export const BROKER_ENDPOINTS: Endpoint[] = [
     descr: "A list of all metrics of the broker",
     handler: (d) => {
       const p = d.processStats();
-      const m = d.broker.metrics;
+      const m = d.broker.metrics();
       const now = d.gauges.refresh();
       const dropped = droppedTotal(m);
       return ok({
@@ -186,29 +187,32 @@ export const BROKER_ENDPOINTS: Endpoint[] = [
     path: "clients",
     name: "list_clients",
     descr: "A list of clients on the node",
-    handler: (d, req) => _clients(req, d.broker.clients()),
+    handler: async (d, req) => _clients(req, await d.broker.clients()),
   },
   {
     method: "GET",
     path: "clients/username/:username",
     name: "lookup_client_via_username",
     descr: "Lookup a client via username on the node",
-    handler: (d, req, [u]) => _clients(req, d.broker.clients().filter((c) => c.username === u)),
+    handler: async (d, req, [u]) => _clients(req, (await d.broker.clients()).filter((c) => c.username === u)),
   },
   {
     method: "GET",
     path: "clients/:clientid",
     name: "lookup_client",
     descr: "Lookup a client on the node",
-    handler: (d, req, [id]) => _clients(req, d.broker.clients().filter((c) => c.clientId === id)),
+    handler: async (d, req, [id]) =>
+      _clients(req, (await d.broker.clients()).filter((c) => c.clientId === id)),
   },
   {
     method: "DELETE",
     path: "clients/:clientid",
     name: "kickout_client",
     descr: "Kick out a client (MQTT 5: DISCONNECT 0x98)",
-    handler: (d, _req, [id]) => {
-      if (!d.broker.kick(id!)) throw new ApiError(404, CODE.CLIENT_OFFLINE, `No client "${id}" is connected`);
+    handler: async (d, _req, [id]) => {
+      if (!(await d.broker.kick(id!))) {
+        throw new ApiError(404, CODE.CLIENT_OFFLINE, `No client "${id}" is connected`);
+      }
       return ok();
     },
   },
@@ -217,20 +221,21 @@ export const BROKER_ENDPOINTS: Endpoint[] = [
     path: "subscriptions",
     name: "list_subscriptions",
     descr: "A list of subscriptions on the node",
-    handler: (d, req) => _subscriptions(req, d.broker.subscriptions()),
+    handler: async (d, req) => _subscriptions(req, await d.broker.subscriptions()),
   },
   {
     method: "GET",
     path: "subscriptions/:clientid",
     name: "lookup_client_subscriptions",
     descr: "A list of subscriptions of a client on the node",
-    handler: (d, req, [id]) => _subscriptions(req, d.broker.subscriptions().filter((s) => s.clientId === id)),
+    handler: async (d, req, [id]) =>
+      _subscriptions(req, (await d.broker.subscriptions()).filter((s) => s.clientId === id)),
   },
   {
     method: "GET",
     path: "topic-tree",
     name: "list_topic-tree",
     descr: "A list of topic-tree on the node",
-    handler: (d) => ok({ data: _levels(d.broker.topicTree()) }),
+    handler: async (d) => ok({ data: _levels(topicTreeOf(await d.broker.subscriptions())) }),
   },
 ];

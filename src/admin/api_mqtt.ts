@@ -105,40 +105,41 @@ function _clientId(b: Body): string {
   return id;
 }
 
-function _subscribe(d: ApiDeps, b: Body): void {
+async function _subscribe(d: ApiDeps, b: Body): Promise<void> {
   const id = _clientId(b);
   const qos = _qos(b);
   for (const t of _topics(b)) {
-    const refused = d.broker.subscribeFor(id, t, qos);
+    const refused = await d.broker.subscribeFor(id, t, qos);
     if (refused === "no-session") throw new ApiError(404, CODE.CLIENT_OFFLINE, `No session "${id}"`);
     if (refused === "bad-filter") throw new ApiError(400, CODE.BAD_TOPIC, `"${t}" is not a topic filter`);
   }
 }
 
-function _unsubscribe(d: ApiDeps, b: Body): void {
+async function _unsubscribe(d: ApiDeps, b: Body): Promise<void> {
   const id = _clientId(b);
   for (const t of _topics(b)) {
-    if (!d.broker.unsubscribeFor(id, t)) {
+    if (!(await d.broker.unsubscribeFor(id, t))) {
       throw new ApiError(404, CODE.CLIENT_OFFLINE, `The session "${id}" has no subscription "${t}"`);
     }
   }
 }
 
 /** A batch: an array of single requests, each answered with its own code. */
-function _batch(d: ApiDeps, req: HttpRequest, one: (d: ApiDeps, b: Body) => unknown) {
+async function _batch(d: ApiDeps, req: HttpRequest, one: (d: ApiDeps, b: Body) => unknown) {
   const list = jsonBody(req);
   if (!Array.isArray(list)) {
     throw new ApiError(400, CODE.BAD_PARAMETER, "A batch is a JSON array of requests");
   }
-  const data = list.map((b: Body) => {
+  const data = [];
+  for (const b of list as Body[]) {
     try {
-      one(d, b);
-      return { topic: b.topic ?? b.topics, code: CODE.OK };
+      await one(d, b);
+      data.push({ topic: b.topic ?? b.topics, code: CODE.OK });
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      return { topic: b?.topic ?? b?.topics, code: e.code, message: e.message };
+      data.push({ topic: b?.topic ?? b?.topics, code: e.code, message: e.message });
     }
-  });
+  }
   return ok({ data });
 }
 
@@ -150,8 +151,8 @@ function _pair(action: string, one: (d: ApiDeps, b: Body) => unknown, descr: str
       path: `mqtt/${action}`,
       name: `mqtt_${action}`,
       descr,
-      handler: (d, req) => {
-        one(d, jsonBody(req));
+      handler: async (d, req) => {
+        await one(d, jsonBody(req));
         return ok();
       },
     },

@@ -1,5 +1,5 @@
 /** The HTTP API's contract with the program around it, and what its endpoints share. */
-import type { Broker } from "../broker/broker.ts";
+import type { BrokerView } from "./broker_view.ts";
 import type { HttpReply, HttpRequest } from "../runtime/http_server.ts";
 import type { ProcessStats } from "../runtime/os_services.ts";
 import type { ApiAuth } from "./api_auth.ts";
@@ -31,9 +31,15 @@ export interface BridgeControl {
   unsubscribe(topics: string[], props: Record<string, unknown>): Promise<string | null>;
 }
 
+/** What became of a new configuration file: written (and where the old one went), refused, or not written. */
+export type ConfigUpdate =
+  | { written: string; backup: string }
+  | { refused: string }
+  | { failed: string };
+
 /** What the API reads and asks of the broker process. */
 export interface ApiDeps {
-  broker: Broker;
+  broker: BrokerView;
   auth: ApiAuth;
   version: string;
   /** When the broker started (ms since the epoch). */
@@ -50,6 +56,8 @@ export interface ApiDeps {
    * resolves with the error (file, key, why) when they are refused, null when applied.
    */
   reload(values: Record<string, unknown>): Promise<string | null>;
+  /** Replaces the configuration file with `text` when it loads; the running broker is not changed. */
+  updateConfig(text: string): Promise<ConfigUpdate>;
   stop(): void;
   restart(): void;
   bridges: readonly BridgeControl[];

@@ -3,7 +3,7 @@
  * numbers of sessions, subscriptions and topics, CPU use, and Mosquitto-style load averages (the
  * per-minute rate of a counter, smoothed over 1, 5 and 15 minutes).
  */
-import type { Broker } from "../broker/broker.ts";
+import type { BrokerView } from "./broker_view.ts";
 import type { ProcessStats } from "../runtime/os_services.ts";
 
 /** The counters the load averages follow, by their `$SYS/broker/load/...` names. */
@@ -48,7 +48,7 @@ export class Gauges {
   );
   private last: { at: number; cpu: number; counts: number[] } | null = null;
 
-  constructor(private readonly broker: Broker, private readonly stats: () => ProcessStats) {}
+  constructor(private readonly broker: BrokerView, private readonly stats: () => ProcessStats) {}
 
   /** Takes the once-a-second sample at `now` (ms): CPU use and the load averages move on. */
   sample(now: number): void {
@@ -77,7 +77,7 @@ export class Gauges {
   }
 
   private _counts(): number[] {
-    const m = this.broker.metrics;
+    const m = this.broker.metrics();
     return [m.messagesReceived, m.messagesSent, m.bytesReceived, m.bytesSent, m.connectionsAccepted];
   }
 

@@ -21,10 +21,10 @@ const ENDPOINTS: Endpoint[] = [
     path: "prometheus",
     name: "prometheus",
     descr: "Metrics in the Prometheus text format",
-    handler: (d) => ({
+    handler: async (d) => ({
       status: 200,
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-      body: prometheusText(d),
+      body: await prometheusText(d),
     }),
   },
   ...MQTT_ENDPOINTS,

@@ -5,6 +5,7 @@
  */
 import { droppedTotal, dropsByReason } from "../broker/metrics.ts";
 import type { ApiDeps } from "./api_types.ts";
+import type { ClientInfo } from "../broker/admin.ts";
 import { LATENCY_BUCKETS } from "./histogram.ts";
 
 type Labels = Record<string, string>;
@@ -62,12 +63,13 @@ function _num(v: number): string {
 }
 
 /** The whole exposition. */
-export function prometheusText(d: ApiDeps): string {
+export async function prometheusText(d: ApiDeps): Promise<string> {
   const e = new Exposition();
-  const m = d.broker.metrics;
+  const [subs, clients] = await Promise.all([d.broker.subscriptions(), d.broker.clients()]);
+  const m = d.broker.metrics();
   const g = d.gauges;
   g.refresh();
-  const topics = new Set(d.broker.subscriptions().map((s) => s.topic)).size;
+  const topics = new Set(subs.map((s) => s.topic)).size;
   g.topicsMax = Math.max(g.topicsMax, topics);
   const drops = dropsByReason(m).map(([reason, v]): [Labels, number] => [{ reason }, v]);
   const dropped = droppedTotal(m);
@@ -86,14 +88,14 @@ export function prometheusText(d: ApiDeps): string {
   e.one("nanomq_memory_usage_max", "gauge", "Most resident memory seen, bytes", g.max.memory);
   e.one("nanomq_cpu_usage", "gauge", "CPU use of the broker, percent of one core", g.current.cpuPercent);
   e.one("nanomq_cpu_usage_max", "gauge", "Highest CPU use seen, percent of one core", g.max.cpuPercent);
-  _ours(e, d, drops);
+  _ours(e, d, drops, clients);
   return e.text();
 }
 
-function _ours(e: Exposition, d: ApiDeps, drops: [Labels, number][]): void {
-  const m = d.broker.metrics;
+function _ours(e: Exposition, d: ApiDeps, drops: [Labels, number][], clients: ClientInfo[]): void {
+  const m = d.broker.metrics();
   const perPort = new Map<number, number>();
-  for (const c of d.broker.clients()) perPort.set(c.listenerPort, (perPort.get(c.listenerPort) ?? 0) + 1);
+  for (const c of clients) perPort.set(c.listenerPort, (perPort.get(c.listenerPort) ?? 0) + 1);
   e.family(
     "broker_listener_connections",
     "gauge",

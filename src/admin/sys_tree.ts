@@ -4,7 +4,7 @@
  * message: only where their ACL lets them read `$SYS/...`, and `#` does not match them.
  */
 import { droppedTotal } from "../broker/metrics.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { BrokerView } from "./broker_view.ts";
 import { type Gauges, LOAD_SERIES } from "./gauges.ts";
 
 const WINDOWS = ["1min", "5min", "15min"] as const;
@@ -15,7 +15,7 @@ export class SysTree {
   private readonly last = new Map<string, string>();
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: BrokerView,
     private readonly gauges: Gauges,
     private readonly version: string,
     private readonly startedAt: number,
@@ -40,7 +40,7 @@ export class SysTree {
 
   /** Every topic and its value now. */
   values(now: number): [string, string][] {
-    const m = this.broker.metrics;
+    const m = this.broker.metrics();
     const g = this.gauges;
     const offline = Math.max(0, g.current.sessions - m.clientsConnected);
     const dropped = droppedTotal(m);

@@ -1,6 +1,6 @@
 /**
  * What the management API reads of the broker's state and does to it beside the packet path:
- * clients, subscriptions, the topic tree, kicking a client, subscribing on its behalf. Built on
+ * clients, subscriptions, kicking a client, subscribing on its behalf. Built on
  * demand by walking the state; nothing here costs the packet path anything.
  */
 import { isValidTopicFilter, parseSharedFilter } from "../protocol/topic.ts";
@@ -40,13 +40,6 @@ export interface SubscriptionInfo {
   qos: number;
   /** Share group name, null for an ordinary subscription. */
   group: string | null;
-}
-
-/** A level of the topic tree: its name, the filters below it, the clients subscribed right there. */
-export interface TopicNode {
-  topic: string;
-  children: Map<string, TopicNode>;
-  clientIds: string[];
 }
 
 /** Every connected client. */
@@ -89,23 +82,6 @@ export function listSubscriptions(ctx: BrokerContext): SubscriptionInfo[] {
     }
   }
   return out;
-}
-
-/** The subscribed filters as a tree of levels (the root's topic is ""). */
-export function topicTree(ctx: BrokerContext): TopicNode {
-  const root: TopicNode = { topic: "", children: new Map(), clientIds: [] };
-  for (const sub of listSubscriptions(ctx)) {
-    let node = root;
-    for (const level of (parseSharedFilter(sub.topic)?.filter ?? sub.topic).split("/")) {
-      let next = node.children.get(level);
-      if (next === undefined) {
-        node.children.set(level, next = { topic: level, children: new Map(), clientIds: [] });
-      }
-      node = next;
-    }
-    if (!node.clientIds.includes(sub.clientId)) node.clientIds.push(sub.clientId);
-  }
-  return root;
 }
 
 /** Disconnects the client with this id (MQTT 5: DISCONNECT 0x98); false when it is not connected. */

@@ -41,8 +41,6 @@ import {
   listSubscriptions,
   subscribeFor,
   type SubscriptionInfo,
-  type TopicNode,
-  topicTree,
   unsubscribeFor,
 } from "./admin.ts";
 
@@ -84,7 +82,6 @@ export interface Broker {
   /** The management API's view and actions (admin.ts). */
   clients(): ClientInfo[];
   subscriptions(): SubscriptionInfo[];
-  topicTree(): TopicNode;
   /** Disconnects a client (DISCONNECT 0x98); false when it is not connected. */
   kick(clientId: string): boolean;
   subscribeFor(clientId: string, topic: string, qos: 0 | 1 | 2): AdminRefusal | null;
@@ -208,7 +205,6 @@ function _operations(
     stats: () => _stats(ctx),
     clients: () => listClients(ctx),
     subscriptions: () => listSubscriptions(ctx),
-    topicTree: () => topicTree(ctx),
     kick: (id) => kickClient(ctx, id),
     subscribeFor: (id, topic, qos) => subscribeFor(ctx, id, topic, qos),
     unsubscribeFor: (id, topic) => unsubscribeFor(ctx, id, topic),
@@ -243,16 +239,18 @@ function _later(ctx: BrokerContext, c: Client, p: InboundPacket, answer: Promise
   });
 }
 
+/** Counts of this core's own sessions: the stand-ins for other workers (multi-core) are not counted. */
 function _stats(ctx: BrokerContext): ReturnType<Broker["stats"]> {
   let queued = 0;
-  for (const s of ctx.sessions.values()) queued += s.queue.length;
-  return {
-    clients: ctx.clients.size,
-    sessions: ctx.sessions.size,
-    subscriptions: ctx.tree.count,
-    retained: ctx.retained.count,
-    queued,
-  };
+  let sessions = 0;
+  let subscriptions = 0;
+  for (const s of ctx.sessions.values()) {
+    if (s.peer >= 0) continue;
+    sessions++;
+    subscriptions += s.subs.size;
+    queued += s.queue.length;
+  }
+  return { clients: ctx.clients.size, sessions, subscriptions, retained: ctx.retained.count, queued };
 }
 
 function _dispatch(ctx: BrokerContext, c: Client, p: InboundPacket): void {

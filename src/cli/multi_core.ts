@@ -47,6 +47,8 @@ export function startBarrier(link: PeerLink): { peers: Peers; heard(from: number
 /** The other workers, as the first one runs them. */
 export interface Workforce {
   readonly peers: Peers;
+  /** Takes the other workers' reports and answers for the HTTP API's view (cluster_view.ts). */
+  onView: (from: number, c: Record<string, unknown>) => boolean;
   /** Resolves once every other worker listens; rejects with the first one's start error. */
   listening(): Promise<void>;
   /** Resolves once every other worker has applied the reload (or logged why it could not). */
@@ -74,23 +76,9 @@ export function startWorkforce(
   const started = new Promise<void>((res, rej) => [listening, fail] = [res, rej]);
   // reloads are one at a time (start.ts chains them): the answers come in order
   const reloads: { left: number; done: () => void }[] = [];
-  link.onControl = (from, c) => {
-    if (c.ready !== undefined) barrier.heard(from);
-    if (c.log !== undefined) log[c.log as LogLevel](String(c.m), c.id as string | undefined);
-    if (c.failed !== undefined) fail(new Error(String(c.failed)));
-    if (c.listening !== undefined && up.add(from).size === count - 1) listening();
-    if (c.stopped !== undefined) down.add(from);
-    if (c.reloaded !== undefined && reloads[0] !== undefined && --reloads[0].left === 0) {
-      reloads.shift()!.done();
-    }
-  };
-  threads.forEach((t, i) =>
-    t.onExit((code) => {
-      if (!stopping) onLost(`worker ${i + 1} ended (exit code ${code})`);
-    })
-  );
-  return {
+  const workforce: Workforce = {
     peers: barrier.peers,
+    onView: () => false,
     listening: () => started,
     reload(conf, values = {}) {
       const applied = new Promise<void>((done) => reloads.push({ left: count - 1, done }));
@@ -105,6 +93,23 @@ export function startWorkforce(
       link.close();
     },
   };
+  link.onControl = (from, c) => {
+    if (workforce.onView(from, c)) return;
+    if (c.ready !== undefined) barrier.heard(from);
+    if (c.log !== undefined) log[c.log as LogLevel](String(c.m), c.id as string | undefined);
+    if (c.failed !== undefined) fail(new Error(String(c.failed)));
+    if (c.listening !== undefined && up.add(from).size === count - 1) listening();
+    if (c.stopped !== undefined) down.add(from);
+    if (c.reloaded !== undefined && reloads[0] !== undefined && --reloads[0].left === 0) {
+      reloads.shift()!.done();
+    }
+  };
+  threads.forEach((t, i) =>
+    t.onExit((code) => {
+      if (!stopping) onLost(`worker ${i + 1} ended (exit code ${code})`);
+    })
+  );
+  return workforce;
 }
 
 /** A worker's log: lines at `level` and above go to the first worker, which writes the log. */

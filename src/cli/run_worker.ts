@@ -1,7 +1,7 @@
 /**
  * A worker thread of a multi-core broker, after the first: it starts a broker core of its own
  * (startBroker, without bridges or WebSocket listeners), reports to the first worker, and does what
- * it is told: reload, stop.
+ * it is told: reload, stop, answer the HTTP API.
  */
 import type { HttpSend } from "../auth/http_auth.ts";
 import { httpPools } from "./auth_settings.ts";
@@ -15,6 +15,7 @@ import { reconfigure, startBroker, type Started } from "./start_broker.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { WorkerSeat } from "../runtime/workers.ts";
 import { PeerLink } from "../transport/peer_link.ts";
+import { serveView, type ViewServer } from "./cluster_view.ts";
 
 /** Runs until the first worker says stop. */
 export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
@@ -42,7 +43,9 @@ export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
   });
   let stopTick = (): void => {};
   const http = httpPools(rt);
+  let view: ViewServer | null = null;
   link.onControl = (from, c) => {
+    if (view?.onControl(from, c) === true) return;
     if (c.ready !== undefined) barrier.heard(from);
     if (c.reload !== undefined && started !== null && st !== null) {
       const values = (c.values ?? {}) as Record<string, unknown>;
@@ -60,9 +63,11 @@ export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
     log.configure(logSettings(st.loaded.config));
     const discard = flags.discard_store === true;
     const s = started = await startBroker(rt, st, log, discard, http, barrier.peers);
+    const v = view = serveView(s.broker, link);
     stopTick = rt.every(1000, () => {
       s.broker.tick(rt.now());
       s.store?.commit();
+      v.report();
     });
     link.control(0, { listening: 1 });
   } catch (e) {

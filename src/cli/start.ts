@@ -16,6 +16,9 @@ import { pidFilePath, readReload, reloadFilePath, runningPid } from "./pid_file.
 import { START_OPTIONS, START_USAGE, type StartFlags } from "./start_flags.ts";
 import { type ApiControl, type Operations, startOperations } from "./start_api.ts";
 import { Histogram } from "../admin/histogram.ts";
+import { type BrokerView, singleView } from "../admin/broker_view.ts";
+import { clusterView } from "./cluster_view.ts";
+import { updateConfigFile } from "./config_update.ts";
 
 /** Where the cli prints. */
 export interface CliIo {
@@ -174,14 +177,14 @@ async function _run(
   const control = _control(state, signals);
   let ops: Operations;
   try {
-    ops = state.ops = await startOperations(
-      rt,
+    ops = state.ops = await startOperations(rt, {
       started,
-      () => state.st,
+      view: _view(broker, workforce),
+      settings: () => state.st,
       log,
       control,
-      store === null ? null : latency,
-    );
+      commitLatency: store === null ? null : latency,
+    });
   } catch (e) {
     for (const b of started.bridges) b.stop();
     broker.close();
@@ -205,6 +208,14 @@ async function _run(
     `broker ${rt.name} ${rt.version}: listening on ${on} (config: ${st.loaded.source}, pid ${rt.pid})\n`,
   );
   return await stopped;
+}
+
+/** The broker as the operations side sees it: with other workers, theirs too. */
+function _view(broker: Broker, workforce: Workforce | null): BrokerView {
+  if (workforce === null) return singleView(broker);
+  const view = clusterView(broker, workforce.peers.link);
+  workforce.onView = view.onControl;
+  return view;
 }
 
 /** The broker could not start: says why where the user looks, stops the other workers; exit code 1. */
@@ -235,6 +246,7 @@ function _control(state: Running, signals: Signals): ApiControl {
       });
     },
     load: (values) => loadSettings(state.rt, state.flags, state.st.conf, values),
+    updateConfig: (text) => updateConfigFile(state.rt, state.flags, state.st.conf, text),
     stop: () => signals.stop(),
     restart() {
       signals.restarting = true;

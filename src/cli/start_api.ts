@@ -1,8 +1,10 @@
 /**
  * Operating the running broker: the counters sampled each second, the `$SYS/broker/...` tree and
- * the HTTP API on `http_server`. They run on the first worker only and see its broker core.
+ * the HTTP API on `http_server`. They run on the first worker and see every worker's core.
  */
 import pkg from "../../package.json" with { type: "json" };
+import type { BrokerView } from "../admin/broker_view.ts";
+import type { ConfigUpdate } from "../admin/api_types.ts";
 import { Gauges } from "../admin/gauges.ts";
 import type { Histogram } from "../admin/histogram.ts";
 import { createHttpApi } from "../admin/http_api.ts";
@@ -21,6 +23,7 @@ export interface ApiControl {
   reload(values: Record<string, unknown>): Promise<string | null>;
   /** Loads the configuration with `values` (dotted key paths) over the file; throws ConfigError. */
   load(values: Record<string, unknown>): Promise<Settings>;
+  updateConfig(text: string): Promise<ConfigUpdate>;
   stop(): void;
   restart(): void;
 }
@@ -36,26 +39,33 @@ export interface Operations {
   stop(): Promise<void>;
 }
 
+/** What the operations side is started with. */
+export interface OperationsDeps {
+  started: Started;
+  /** The broker as the API sees it: this worker's core, or every worker's. */
+  view: BrokerView;
+  settings: () => Settings;
+  log: BrokerLogger;
+  control: ApiControl;
+  /** How long store commits take; null without persistence. */
+  commitLatency: Histogram | null;
+}
+
 /** Starts sampling, `$SYS` and (when configured) the HTTP API; throws ConfigError or ListenerError's kin. */
 export async function startOperations(
   rt: Runtime,
-  started: Started,
-  settings: () => Settings,
-  log: BrokerLogger,
-  control: ApiControl,
-  commitLatency: Histogram | null,
+  { started, view, settings, log, control, commitLatency }: OperationsDeps,
 ): Promise<Operations> {
   const st = settings();
-  const { broker } = started;
   const startedAt = rt.now();
-  const gauges = new Gauges(broker, () => rt.processStats());
+  const gauges = new Gauges(view, () => rt.processStats());
   gauges.sample(startedAt);
-  const sys = new SysTree(broker, gauges, pkg.version, startedAt, st.loaded.config.mqtt.sys_interval * 1000);
+  const sys = new SysTree(view, gauges, pkg.version, startedAt, st.loaded.config.mqtt.sys_interval * 1000);
   const api = await apiSettings(rt, st.loaded.config, st.loaded.source);
   let server: ServerHandle | null = null;
   if (api !== null) {
     const handle = createHttpApi({
-      broker,
+      broker: view,
       auth: api.auth,
       version: pkg.version,
       startedAt,
@@ -65,6 +75,7 @@ export async function startOperations(
       config: () => maskSecrets(showConfig(settings().loaded.config)) as Record<string, unknown>,
       runningConfig: () => settings().loaded.config,
       reload: control.reload,
+      updateConfig: control.updateConfig,
       stop: control.stop,
       restart: control.restart,
       bridges: started.bridges.map((b) => bridgeControl(b, settings, control.load)),

@@ -1,9 +1,11 @@
 /**
  * The HTTP API v4 of a broker process started from a nanomq.conf, with `fetch` and MQTT.js
  * clients: Basic authentication, the read endpoints with their filters and paging, kicking,
- * publishing, subscribing a client's session, hot reload and the configuration.
+ * publishing, subscribing a client's session, hot reload, the configuration and its file.
  */
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { type ApiBroker, json, startApiBroker } from "../helpers/api_broker.ts";
@@ -339,5 +341,33 @@ describe("HTTP API: configuration", () => {
     const one = await json(b.api("/api/v4/configuration/listeners"));
     assert.ok(JSON.stringify(one.data).includes(String(b.mqttPort)));
     assert.equal((await json(b.api("/api/v4/configuration/nothing"), 404)).code, 108);
+  });
+
+  test("POST /config_update writes a file that loads, keeps the old one as .bak, refuses one that does not", async () => {
+    const file = join(b.dir, "nanomq.conf");
+    const before = readFileSync(file, "utf8");
+    const bad = await json(
+      b.api("/api/v4/config_update", { body: `${before}mqtt.max_mqueue_len = lots\n` }),
+      400,
+    );
+    assert.equal(bad.code, 108);
+    assert.match(String(bad.message), /^the new configuration:\d+: mqtt\.max_mqueue_len/);
+    assert.equal(readFileSync(file, "utf8"), before, "a refused file is not written");
+    assert.ok(!existsSync(join(b.dir, "nanomq.new.conf")));
+    assert.equal((await json(b.api("/api/v4/config_update", { body: " " }), 400)).code, 107);
+
+    const written = await json(
+      b.api("/api/v4/config_update", { body: `${before}mqtt.max_mqueue_len = 77\n` }),
+    );
+    assert.match(String(written.message), /Written to .*nanomq\.conf/);
+    assert.equal(readFileSync(`${file}.bak`, "utf8"), before);
+    assert.match(readFileSync(file, "utf8"), /max_mqueue_len = 77/);
+    const hot = async () => ((await json(b.api("/api/v4/reload"))).data as Record<string, number>).msq_len;
+    assert.equal(await hot(), 2048, "written, not applied");
+    await json(b.api("/api/v4/reload", { body: { data: {} } }));
+    assert.equal(await hot(), 77, "a reload reads the new file");
+    await json(b.api("/api/v4/config_update", { body: before }));
+    await json(b.api("/api/v4/reload", { body: { data: {} } }));
+    assert.equal(await hot(), 2048);
   });
 });
