@@ -28,6 +28,8 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   transport: ["protocol", "broker", "runtime"],
   bridge: ["protocol", "broker", "runtime"],
   admin: ["protocol", "broker", "runtime"],
+  // the client tools reuse the codec and the runtime, never the broker core
+  client: ["protocol", "runtime"],
   cli: [
     "protocol",
     "broker",
@@ -38,6 +40,7 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     "transport",
     "bridge",
     "admin",
+    "client",
     "build_target.ts",
   ],
   "main.ts": ["cli", "runtime"],

@@ -7,6 +7,8 @@
  * upstream session). The same holds the other way for subscriptions.
  */
 import {
+  connectPacket,
+  type IConnectPacket,
   type MqttPacket,
   ServerDecoder,
   type ServerPacket,
@@ -141,19 +143,17 @@ export class BridgeConnection {
       onClose: () => this.close("the upstream connection closed"),
     });
     const o = d.opts;
-    const connect: Record<string, unknown> = {
-      cmd: "connect",
-      protocolId: o.protoVer === 3 ? "MQIsdp" : "MQTT",
-      protocolVersion: o.protoVer,
+    const connect = connectPacket({
+      version: o.protoVer,
       clientId: o.clientId,
       clean: o.cleanStart,
       keepalive: Math.round(o.keepaliveMs / 1000),
-    };
-    if (o.username !== undefined) connect.username = o.username;
-    if (o.password !== undefined) connect.password = Buffer.from(o.password);
-    if (o.will !== null) connect.will = o.will;
-    if (o.protoVer === 5 && Object.keys(o.connProps).length > 0) connect.properties = o.connProps;
-    writePacket(this.upW, connect as unknown as MqttPacket, o.protoVer);
+      username: o.username,
+      password: o.password === undefined ? undefined : Buffer.from(o.password),
+      will: o.will === null ? undefined : o.will as unknown as IConnectPacket["will"],
+      properties: o.connProps,
+    });
+    writePacket(this.upW, connect, o.protoVer);
     this._flushUp();
     const tick = Math.max(100, Math.min(1000, o.keepaliveMs / 4));
     this.timer = setInterval(() => this._keepalive(), tick);

@@ -1,4 +1,4 @@
-/** Command dispatch: start, stop, restart, reload, check, passwd, --help, --version. */
+/** Command dispatch: start, stop, restart, reload, check, passwd, the client tools, --help, --version. */
 import pkg from "../../package.json" with { type: "json" };
 import { BUILD_TARGET } from "../build_target.ts";
 import { ConfigError } from "../config/config_error.ts";
@@ -13,6 +13,7 @@ import {
   stopCommand,
 } from "./control.ts";
 import { PASSWD_USAGE, passwdCommand } from "./passwd.ts";
+import { runBench, runClientTool } from "../client/client_cli.ts";
 import { type CliIo, startCommand } from "./start.ts";
 import { START_USAGE } from "./start_flags.ts";
 
@@ -25,6 +26,10 @@ Commands:
   reload    make the running broker re-read its configuration without dropping connections
   check     validate a configuration without starting; print the effective one as JSON
   passwd    add, change or delete a user in a password file (hashed)
+  pub       publish a message (nanomq_cli's flags; Mosquitto's where they do not clash)
+  sub       subscribe and print the messages
+  conn      connect clients and hold them
+  bench     benchmark a broker: bench pub|sub|conn
 
   broker <command> --help shows a command's options.
 
@@ -68,6 +73,12 @@ export async function runCli(argv: string[], rt: Runtime, io: CliIo): Promise<nu
         return await checkCommand(rest, rt, io);
       case "passwd":
         return await passwdCommand(rest, rt, io, rt.readSecret);
+      case "pub":
+      case "sub":
+      case "conn":
+        return await runClientTool(cmd, rest, rt, io);
+      case "bench":
+        return await runBench(rest, rt, io);
       default:
         io.err(`Unknown command "${cmd}".\n\n${USAGE}`);
         return 2;

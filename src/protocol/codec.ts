@@ -21,7 +21,7 @@ import type {
   MqttPacket,
 } from "./packets.ts";
 
-export { writeControl as writePacket } from "./control_encode.ts";
+export { connectPacket, writeControl as writePacket } from "./control_encode.ts";
 
 /** PUBACK, PUBREC, PUBREL or PUBCOMP as received. */
 export interface AckPacket {

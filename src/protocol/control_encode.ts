@@ -107,3 +107,36 @@ function _unsubscribe(p: IUnsubscribePacket, v5: boolean): Buffer[] {
   for (const t of p.unsubscriptions) parts.push(lengthPrefixed(t));
   return parts;
 }
+
+/** What a client's CONNECT says (the bridge's upstream connection, the client tools). */
+export interface ConnectFields {
+  version: 3 | 4 | 5;
+  clientId: string;
+  clean: boolean;
+  /** Seconds. */
+  keepalive: number;
+  username?: string | undefined;
+  password?: Buffer | undefined;
+  will?: IConnectPacket["will"] | undefined;
+  /** MQTT 5 only; dropped at other versions, and when empty. */
+  properties?: Properties | undefined;
+}
+
+/** The CONNECT packet for `f`, ready for {@link writeControl}. */
+export function connectPacket(f: ConnectFields): IConnectPacket {
+  const p: IConnectPacket = {
+    cmd: "connect",
+    protocolId: f.version === 3 ? "MQIsdp" : "MQTT",
+    protocolVersion: f.version,
+    clientId: f.clientId,
+    clean: f.clean,
+    keepalive: f.keepalive,
+  };
+  if (f.username !== undefined) p.username = f.username;
+  if (f.password !== undefined) p.password = f.password;
+  if (f.will !== undefined) p.will = f.will;
+  if (f.version === 5 && f.properties !== undefined && Object.keys(f.properties).length > 0) {
+    p.properties = f.properties;
+  }
+  return p;
+}

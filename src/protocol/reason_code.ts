@@ -84,3 +84,19 @@ export class MqttError extends Error {
     this.rule = rule;
   }
 }
+
+const _NAMES = new Map<number, string>(
+  Object.entries(RC).map(([k, v]) => [v, k.toLowerCase().replaceAll("_", " ")]),
+);
+const _V3_NAMES = new Map<number, string>(
+  Object.entries(V3_CONNACK).map(([k, v]) => [v, k.toLowerCase().replaceAll("_", " ")]),
+);
+
+/**
+ * A reason code in words ("not authorized (0x87)"); `v3Connack` reads it as an MQTT 3.x CONNACK
+ * return code ("bad username or password (4)").
+ */
+export function reasonText(code: number, v3Connack = false): string {
+  if (v3Connack) return `${_V3_NAMES.get(code) ?? "unknown return code"} (${code})`;
+  return `${_NAMES.get(code) ?? "unknown reason"} (0x${code.toString(16).padStart(2, "0")})`;
+}

@@ -4,6 +4,7 @@
  */
 import { createOsServices } from "./os_services.ts";
 import { listenWs } from "./ws_listener.ts";
+import { connectWs } from "./ws_client.ts";
 import { listenHttp } from "./http_server.ts";
 import { createHttpClient } from "./http_client.ts";
 import { readFile } from "node:fs/promises";
@@ -166,6 +167,7 @@ export function createNodeRuntime(): Runtime {
     listenHttp,
     httpClient: createHttpClient,
     connect: _connect,
+    connectWs,
     readTextFile: (path) => readFile(path, "utf8"),
     now: Date.now,
     every(ms, fn) {

@@ -10,7 +10,7 @@ import {
   rmSync,
   writeSync,
 } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import os from "node:os";
 import process from "node:process";
@@ -46,6 +46,10 @@ export interface OsServices {
   sleep(ms: number): Promise<void>;
   /** Reads a password: asked twice without echo on a terminal, else the first line of stdin. */
   readSecret(): Promise<string>;
+  /** A whole file's bytes. */
+  readFile(path: string): Promise<Buffer>;
+  /** The lines of stdin (without their line ends) as they come, until it ends. */
+  stdinLines(): AsyncIterable<string>;
   /** Why this runtime cannot open an embedded SQLite database, or null when it can. */
   sqliteMissing(): string | null;
   /** Opens (creating) an SQLite database file; throws what SQLite says about a bad file. */
@@ -158,7 +162,20 @@ export function createOsServices(): OsServices {
     },
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     readSecret: () => (process.stdin.isTTY ? _askTwice() : _firstLine()),
+    readFile: (path) => readFile(path),
+    stdinLines: _stdinLines,
   };
+}
+
+async function* _stdinLines(): AsyncIterable<string> {
+  let rest = "";
+  process.stdin.setEncoding("utf8"); // a character split between two reads stays whole
+  for await (const chunk of process.stdin) {
+    const lines = (rest + (chunk as string)).split("\n");
+    rest = lines.pop()!;
+    for (const l of lines) yield l.endsWith("\r") ? l.slice(0, -1) : l;
+  }
+  if (rest !== "") yield rest;
 }
 
 async function _firstLine(): Promise<string> {

@@ -3,6 +3,7 @@ import type { HttpRequester } from "./http_client.ts";
 import type { OsServices } from "./os_services.ts";
 import type { ClientTlsOptions, TlsOptions } from "./tls_options.ts";
 import type { WsListenOptions } from "./ws_listener.ts";
+import type { WsConnectOptions } from "./ws_client.ts";
 import type { Connection, ServerHandle } from "./connection.ts";
 import type { Workers } from "./workers.ts";
 import type { HttpListenOptions, HttpReply, HttpRequest } from "./http_server.ts";
@@ -43,6 +44,8 @@ export interface Runtime extends OsServices {
   readonly workers: Workers | null;
   /** An outgoing TCP (or TLS) connection; rejects with the reason it could not be made. */
   connect(o: ConnectOptions): Promise<Connection>;
+  /** An outgoing MQTT-over-WebSocket connection (WSS with `o.tls`). */
+  connectWs(o: WsConnectOptions): Promise<Connection>;
   /** An HTTP(S) client keeping at most `poolSize` connections per server (HTTP authentication). */
   httpClient(poolSize: number): HttpRequester;
   /** MQTT over WebSocket (WSS with `o.tls`): node:http + ws under every runtime. */

@@ -24,7 +24,8 @@ export interface WsListenOptions {
 /** Bytes queued in ws beyond which write() reports backpressure. */
 const HIGH_WATER = 64 * 1024;
 
-class WsConnection implements Connection {
+/** A WebSocket carrying MQTT, accepted here or made by {@link connectWs}. */
+export class WsConnection implements Connection {
   readonly copiesWrites = false;
   private h: ConnectionHandlers | null = null;
   private waiting = false;

@@ -109,7 +109,7 @@ describe("release artifacts", () => {
   });
 
   for (const a of all) {
-    test(`${a.target}: --version, start --conf, a QoS 1 round trip from the host, stop`, async () => {
+    test(`${a.target}: --version, start --conf, a QoS 1 round trip from the host, its own pub, stop`, async () => {
       const v = await cli(a, ["--version"]).done;
       assert.equal(v.code, 0, v.stderr);
       assert.match(v.stdout, new RegExp(`^broker ${pkg.version} ${a.target} `));
@@ -121,6 +121,24 @@ describe("release artifacts", () => {
       const packet = await roundTrip(port, `release/${a.target}`);
       assert.equal(packet.payload.toString(), "hello from the host");
       assert.equal(packet.qos, 1);
+      // the client tools are in the artifact too
+      const watch = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+      const got = new Promise<string>((r) => watch.once("message", (_t, p) => r(String(p))));
+      await watch.subscribeAsync(`tools/${a.target}`, { qos: 1 });
+      const pub = await cli(a, [
+        "pub",
+        "-p",
+        String(port),
+        "-t",
+        `tools/${a.target}`,
+        "-m",
+        "from pub",
+        "-q",
+        "1",
+      ]).done;
+      assert.equal(pub.code, 0, pub.stderr);
+      assert.equal(await got, "from pub");
+      watch.end(true);
 
       const stop = await cli(a, ["stop"], env).done;
       assert.equal(stop.code, 0, stop.stderr);
