@@ -13,6 +13,9 @@
  * this broker with `sqlite { }` (a fresh database each run). Subscribers keep persistent sessions
  * (Clean Session 0): see _persistentSubscribers.
  *
+ * --rules adds this broker with 10 rules, with a webhook whose endpoint hangs and with one whose
+ * endpoint is down (scripts/bench_rules.ts; scenarios a, b and c by default), "vs plain".
+ *
  * --acl adds this broker with an ACL of 50 rules (scenarios d and g by default): every delivery is
  * checked for read permission, so fan-out shows what the checks cost ("vs no ACL").
  *
@@ -38,6 +41,7 @@ import process from "node:process";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { k, median, startBroker } from "./bench_common.ts";
+import { hangingEndpoint, rulesBrokers } from "./bench_rules.ts";
 import {
   brokers,
   freshStores,
@@ -57,6 +61,7 @@ const { values: opt } = parseArgs({
     ws: { type: "boolean", default: false },
     persist: { type: "boolean", default: false },
     acl: { type: "boolean", default: false },
+    rules: { type: "boolean", default: false },
     bridge: { type: "boolean", default: false },
     flashmq: { type: "string" },
     workers: { type: "string", default: "1" },
@@ -70,8 +75,9 @@ const BROKER_CORES = WORKERS === 1 ? "0" : `0-${Math.min(WORKERS, NCPU) - 1}`;
 const LOAD_CORES = WORKERS === 1 ? "1" : WORKERS < NCPU ? `${WORKERS}-${NCPU - 1}` : `0-${NCPU - 1}`;
 const PERSIST = opt.persist === true;
 const ACL = opt.acl === true;
+const RULES = opt.rules === true;
 /** A column comparing runs of this broker with each other. */
-const VS = PERSIST || ACL || Number(opt.workers) > 1;
+const VS = PERSIST || ACL || RULES || Number(opt.workers) > 1;
 const TLS = opt.tls === true;
 const WS = opt.ws === true;
 const REPS = Number(opt.reps);
@@ -249,9 +255,13 @@ async function main(): Promise<void> {
     flashmq: opt.flashmq,
     workers: WORKERS,
   });
+  if (RULES) list.push(...rulesBrokers("this broker"));
+  const closeHang = RULES ? hangingEndpoint() : null;
   const flash = list.some((b) => b.name === "FlashMQ");
   const stunnel = TLS ? startStunnel(list) : WS ? startWsProxy() : null;
-  const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : ACL ? "d,g,i" : "a,b,c,d,e,f")).split(",");
+  const scen = (opt.scenarios ?? (PERSIST ? "b,g,h" : ACL ? "d,g,i" : RULES ? "a,b,c" : "a,b,c,d,e,f")).split(
+    ",",
+  );
   const results = new Map<string, Result[]>();
   for (const s of scen) {
     for (let rep = 1; rep <= REPS; rep++) {
@@ -292,7 +302,9 @@ async function main(): Promise<void> {
     "",
     `| scenario | broker | delivered | latency p50 / p99 (/ p99.9) | lost | broker CPU | broker RSS | vs Mosquitto |${
       flash ? " vs FlashMQ |" : ""
-    }${VS ? (PERSIST ? " vs memory |" : ACL ? " vs no ACL |" : " vs 1 worker |") : ""}`,
+    }${
+      VS ? (PERSIST ? " vs memory |" : ACL ? " vs no ACL |" : RULES ? " vs plain |" : " vs 1 worker |") : ""
+    }`,
     `|---|---|---:|---:|---:|---:|---:|---:|${flash ? "---:|" : ""}${VS ? "---:|" : ""}`,
   ];
   for (const s of scen) {
@@ -308,6 +320,7 @@ async function main(): Promise<void> {
     }
   }
   stunnel?.kill();
+  closeHang?.();
   const table = lines.join("\n");
   const out = opt.out ??
     (TLS
@@ -318,6 +331,8 @@ async function main(): Promise<void> {
       ? ".bench/results-persist.md"
       : ACL
       ? ".bench/results-acl.md"
+      : RULES
+      ? ".bench/results-rules.md"
       : ".bench/results.md");
   writeFileSync(resolve(ROOT, out), table + "\n");
   console.log(table);

@@ -30,6 +30,8 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   admin: ["protocol", "broker", "runtime"],
   // the client tools reuse the codec and the runtime, never the broker core
   client: ["protocol", "runtime"],
+  webhook: ["protocol", "broker", "runtime"],
+  rules: ["protocol", "broker", "runtime", "client", "webhook"],
   cli: [
     "protocol",
     "broker",
@@ -41,6 +43,8 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
     "bridge",
     "admin",
     "client",
+    "webhook",
+    "rules",
     "build_target.ts",
   ],
   "main.ts": ["cli", "runtime"],

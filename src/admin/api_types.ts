@@ -31,6 +31,40 @@ export interface BridgeControl {
   unsubscribe(topics: string[], props: Record<string, unknown>): Promise<string | null>;
 }
 
+/** A rule as the API shows it. */
+export interface RuleView {
+  id: string;
+  rawsql: string;
+  actions: { name: string; params: Record<string, unknown> }[];
+  description: string;
+  enabled: boolean;
+  /** "config" (nanomq.conf: changed there) or "api". */
+  source: string;
+  metrics: {
+    matched: number;
+    passed: number;
+    actions: { name: string; ok: number; failed: number; dropped: number }[];
+  };
+}
+
+/** The rule engine as the API manages it; a refusal is a RuleRefusal. */
+export interface RulesControl {
+  list(): RuleView[];
+  /** `{rawsql, actions, description?, enabled?}`; kept across restarts. */
+  create(body: Record<string, unknown>): Promise<RuleView>;
+  /** Changes what `patch` gives (rawsql, actions, description, enabled). */
+  update(id: string, patch: Record<string, unknown>): Promise<RuleView>;
+  remove(id: string): Promise<void>;
+}
+
+/** Why the rule engine refused a request: not found (404) or not valid (400), and what to do. */
+export class RuleRefusal extends Error {
+  constructor(readonly notFound: boolean, message: string) {
+    super(message);
+    this.name = "RuleRefusal";
+  }
+}
+
 /** What became of a new configuration file: written (and where the old one went), refused, or not written. */
 export type ConfigUpdate =
   | { written: string; backup: string }
@@ -61,6 +95,10 @@ export interface ApiDeps {
   stop(): void;
   restart(): void;
   bridges: readonly BridgeControl[];
+  /** The rule engine. */
+  rules: RulesControl;
+  /** The webhook's counters and queue, null without a webhook. */
+  webhook(): { queued: number; sent: number; failed: number; dropped: number; retries: number } | null;
   /** How long store commits take; null without persistence. */
   commitLatency: Histogram | null;
   /** Each listener's name and port, for the per-listener metrics. */

@@ -6,6 +6,7 @@
 import type { HttpReply, HttpRequest } from "../runtime/http_server.ts";
 import { ADMIN_ENDPOINTS } from "./api_admin.ts";
 import { BRIDGE_ENDPOINTS } from "./api_bridges.ts";
+import { RULE_ENDPOINTS } from "./api_rules.ts";
 import { checkAuth } from "./api_auth.ts";
 import { BROKER_ENDPOINTS } from "./api_broker.ts";
 import { MQTT_ENDPOINTS } from "./api_mqtt.ts";
@@ -30,6 +31,7 @@ const ENDPOINTS: Endpoint[] = [
   ...MQTT_ENDPOINTS,
   ...ADMIN_ENDPOINTS,
   ...BRIDGE_ENDPOINTS,
+  ...RULE_ENDPOINTS,
 ];
 
 const LIST: Endpoint = {

@@ -152,6 +152,46 @@ function _ours(e: Exposition, d: ApiDeps, drops: [Labels, number][], clients: Cl
     e.histogram("broker_store_commit_seconds", "Time one store commit took", d.commitLatency);
   }
   _bridges(e, d);
+  _integrations(e, d);
+}
+
+function _integrations(e: Exposition, d: ApiDeps): void {
+  const w = d.webhook();
+  if (w !== null) {
+    e.one("broker_webhook_queued_requests", "gauge", "Webhook requests waiting to be sent", w.queued);
+    e.family(
+      "broker_webhook_requests_total",
+      "counter",
+      "Webhook requests by what became of them",
+      (["sent", "failed", "dropped", "retries"] as const).map((k) => [{ result: k }, w[k]]),
+    );
+  }
+  const rules = d.rules.list();
+  if (rules.length === 0) return;
+  e.family(
+    "broker_rule_matched_total",
+    "counter",
+    "Messages a rule's FROM matched",
+    rules.map((r) => [{ rule: r.id }, r.metrics.matched]),
+  );
+  e.family(
+    "broker_rule_passed_total",
+    "counter",
+    "Messages a rule's WHERE let through",
+    rules.map((r) => [{ rule: r.id }, r.metrics.passed]),
+  );
+  e.family(
+    "broker_rule_actions_total",
+    "counter",
+    "Rule outputs by action and result (ok, failed, dropped)",
+    rules.flatMap((r) =>
+      r.metrics.actions.flatMap((a) =>
+        (["ok", "failed", "dropped"] as const).map((
+          k,
+        ): [Labels, number] => [{ rule: r.id, action: a.name, result: k }, a[k]])
+      )
+    ),
+  );
 }
 
 function _bridges(e: Exposition, d: ApiDeps): void {

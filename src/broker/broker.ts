@@ -152,6 +152,7 @@ function _context(opts: Partial<BrokerOptions>, deps: BrokerDeps): BrokerContext
     journal: deps.journal ?? null,
     storeFull: false,
     peering: null,
+    hooks: deps.hooks ?? {},
   };
   if (deps.peers !== undefined) ctx.peering = startPeering(ctx, deps.peers);
   return ctx;

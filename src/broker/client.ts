@@ -37,6 +37,7 @@ export function createClient(id: number, sink: ClientSink): Client {
     closeCode: -1,
     cleanStart: true,
     connectedAt: 0,
+    connectInfo: null,
   };
 }
 

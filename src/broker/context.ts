@@ -8,6 +8,7 @@ import type { BrokerOptions } from "./options.ts";
 import type { Client, Session } from "./state.ts";
 import type { TopicTree } from "./topic_tree.ts";
 import type { Peering } from "./peer_port.ts";
+import type { BrokerHooks } from "./hooks.ts";
 
 /** The state shared by the packet handlers. */
 export interface BrokerContext {
@@ -32,4 +33,6 @@ export interface BrokerContext {
   storeFull: boolean;
   /** The other workers of a multi-core broker, null when this is the only one. */
   peering: Peering | null;
+  /** The events webhooks and rules listen to; methods set and cleared at run time. */
+  hooks: BrokerHooks;
 }

@@ -1,6 +1,7 @@
 /** What the broker needs from outside: a clock, a logger, and a journal for durable state. */
 import type { Journal } from "./journal.ts";
 import type { PeerPort } from "./peer_port.ts";
+import type { BrokerHooks } from "./hooks.ts";
 
 /** Where the broker logs; the cli supplies one. `clientId` goes on the line when there is one. */
 export interface Logger {
@@ -19,4 +20,6 @@ export interface BrokerDeps {
   journal?: Journal;
   /** The other workers of a multi-core broker; default none (one worker). */
   peers?: PeerPort;
+  /** Webhooks and rules listen here; default none. The broker keeps this object: set its methods later. */
+  hooks?: BrokerHooks;
 }

@@ -71,6 +71,7 @@ export function fillOutput(
       if (ctx.journal !== null) journalSent(ctx, s, seq, pid, msg, qos, retain, subIds);
     }
     ctx.metrics.messagesSent++;
+    ctx.hooks.delivered?.(c, msg);
   }
   if (s.waiters !== null || s.stalled) drained(ctx, s);
   const next = q.peekQos();

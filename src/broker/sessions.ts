@@ -24,7 +24,7 @@ export function openSession(
   if (held) disconnectClient(ctx, held, RC.SESSION_TAKEN_OVER, "Another connection took over the session");
   let s = ctx.sessions.get(clientId);
   if (s !== undefined && cleanStart) {
-    endSession(ctx, s);
+    endSession(ctx, s, "discarded");
     s = undefined;
   }
   const present = s !== undefined;
@@ -66,7 +66,10 @@ export function disconnectClient(ctx: BrokerContext, c: Client, code: number, re
 export function detachClient(ctx: BrokerContext, c: Client): void {
   if (c.state === ClientState.Closed) return;
   _logClose(ctx, c);
-  if (c.state === ClientState.Connected) publishDisconnected(ctx, c);
+  if (c.state === ClientState.Connected) {
+    publishDisconnected(ctx, c);
+    ctx.hooks.disconnected?.(c, c.closeCode < 0 ? RC.UNSPECIFIED_ERROR : c.closeCode);
+  }
   c.state = ClientState.Closed;
   ctx.clients.delete(c);
   const s = c.session;
@@ -77,7 +80,7 @@ export function detachClient(ctx: BrokerContext, c: Client): void {
   if (c.graceful) s.will = null; // [MQTT-3.1.2-10]
   else scheduleWill(ctx, s);
   if (s.expiryInterval === 0) {
-    endSession(ctx, s);
+    endSession(ctx, s, "normal");
     return;
   }
   s.expiresAt = s.expiryInterval === NEVER_EXPIRES ? 0 : ctx.deps.now() + s.expiryInterval * 1000;
@@ -85,8 +88,12 @@ export function detachClient(ctx: BrokerContext, c: Client): void {
   journalSession(ctx, s);
 }
 
-/** Ends a session: its subscriptions go, a pending will is published now [MQTT-3.1.3-9]. */
-export function endSession(ctx: BrokerContext, s: Session): void {
+/**
+ * Ends a session: its subscriptions go, a pending will is published now [MQTT-3.1.3-9]. `reason`
+ * is for the session-terminated event: "normal", "expired", "discarded" (a clean start).
+ */
+export function endSession(ctx: BrokerContext, s: Session, reason: string): void {
+  ctx.hooks.sessionTerminated?.(s, reason);
   if (s.willAt !== 0) publishWill(ctx, s);
   for (const sub of s.subs.values()) ctx.tree.remove(sub);
   s.subs.clear();
@@ -104,7 +111,7 @@ export function tickSessions(ctx: BrokerContext, now: number): void {
     if (s.willAt !== 0 && now >= s.willAt) publishWill(ctx, s);
     if (s.client === null && s.expiresAt !== 0 && now >= s.expiresAt) {
       ctx.metrics.sessionsExpired++;
-      endSession(ctx, s);
+      endSession(ctx, s, "expired");
       continue;
     }
     if (s.willAt === 0 && (s.client !== null || s.expiresAt === 0)) ctx.timed.delete(s);

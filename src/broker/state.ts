@@ -40,6 +40,14 @@ export type ClientState = (typeof ClientState)[keyof typeof ClientState];
 /** Control packets waiting to be written: acks packed as numbers (type << 24 | reason << 16 | id), the rest as packets. */
 export type CtrlItem = number | MqttPacket;
 
+/** What a CONNECT said, kept on its Client for the connect and connack events (hooks.ts). */
+export interface ConnectInfo {
+  clientId: string;
+  username: string | undefined;
+  /** Seconds, as the CONNECT asked. */
+  keepalive: number;
+}
+
 /** Per-connection state. */
 export interface Client {
   readonly id: number;
@@ -92,6 +100,8 @@ export interface Client {
   /** CONNECT's Clean Start (Clean Session) flag, and when CONNACK accepted it (ms): the HTTP API shows them. */
   cleanStart: boolean;
   connectedAt: number;
+  /** What its CONNECT said, kept only while the connect events are hooked (hooks.ts). */
+  connectInfo: ConnectInfo | null;
 }
 
 /** One subscription of a session. */

@@ -14,6 +14,7 @@ import {
 } from "./control.ts";
 import { PASSWD_USAGE, passwdCommand } from "./passwd.ts";
 import { runBench, runClientTool } from "../client/client_cli.ts";
+import { RULES_USAGE, rulesCommand } from "./rules_command.ts";
 import { type CliIo, startCommand } from "./start.ts";
 import { START_USAGE } from "./start_flags.ts";
 
@@ -30,6 +31,7 @@ Commands:
   sub       subscribe and print the messages
   conn      connect clients and hold them
   bench     benchmark a broker: bench pub|sub|conn
+  rules     create, list, show, change and delete rules of the running broker (HTTP API)
 
   broker <command> --help shows a command's options.
 
@@ -45,6 +47,7 @@ const USAGES: Record<string, string> = {
   reload: RELOAD_USAGE,
   check: CHECK_USAGE,
   passwd: PASSWD_USAGE,
+  rules: RULES_USAGE,
 };
 
 /** Runs one command; resolves with the process exit code. */
@@ -79,6 +82,8 @@ export async function runCli(argv: string[], rt: Runtime, io: CliIo): Promise<nu
         return await runClientTool(cmd, rest, rt, io);
       case "bench":
         return await runBench(rest, rt, io);
+      case "rules":
+        return await rulesCommand(rest, rt, io);
       default:
         io.err(`Unknown command "${cmd}".\n\n${USAGE}`);
         return 2;

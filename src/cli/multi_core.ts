@@ -49,6 +49,8 @@ export interface Workforce {
   readonly peers: Peers;
   /** Takes the other workers' reports and answers for the HTTP API's view (cluster_view.ts). */
   onView: (from: number, c: Record<string, unknown>) => boolean;
+  /** Sends a control message to every other worker (the HTTP API's rules). */
+  tell(c: Record<string, unknown>): void;
   /** Resolves once every other worker listens; rejects with the first one's start error. */
   listening(): Promise<void>;
   /** Resolves once every other worker has applied the reload (or logged why it could not). */
@@ -79,6 +81,9 @@ export function startWorkforce(
   const workforce: Workforce = {
     peers: barrier.peers,
     onView: () => false,
+    tell(c) {
+      for (let p = 1; p < count; p++) link.control(p, c);
+    },
     listening: () => started,
     reload(conf, values = {}) {
       const applied = new Promise<void>((done) => reloads.push({ left: count - 1, done }));

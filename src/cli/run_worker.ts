@@ -16,6 +16,7 @@ import type { Runtime } from "../runtime/runtime.ts";
 import type { WorkerSeat } from "../runtime/workers.ts";
 import { PeerLink } from "../transport/peer_link.ts";
 import { serveView, type ViewServer } from "./cluster_view.ts";
+import type { RuleDef } from "../rules/rule_engine.ts";
 
 /** Runs until the first worker says stop. */
 export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
@@ -34,6 +35,7 @@ export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
       void started?.listeners.close();
       started?.broker.close();
       setTimeout(() => {
+        started?.integrations.close();
         started?.store?.close();
         link.control(0, { stopped: 1 });
         link.close();
@@ -57,6 +59,7 @@ export async function runWorker(rt: Runtime, seat: WorkerSeat): Promise<void> {
       );
     } else if (c.reload !== undefined) link.control(0, { reloaded: 1 }); // not started: nothing to apply
     if (c.stop !== undefined) stop();
+    if (c.rules !== undefined) started?.integrations.setApiRules(c.rules as RuleDef[]);
   };
   try {
     st = await loadSettings(rt, flags);

@@ -18,6 +18,7 @@ import { type ApiControl, type Operations, startOperations } from "./start_api.t
 import { Histogram } from "../admin/histogram.ts";
 import { type BrokerView, singleView } from "../admin/broker_view.ts";
 import { clusterView } from "./cluster_view.ts";
+import type { Integrations } from "./integrations.ts";
 import { updateConfigFile } from "./config_update.ts";
 
 /** Where the cli prints. */
@@ -121,6 +122,7 @@ interface Running {
   child: boolean;
   pidFile: string;
   listeners: Listeners;
+  integrations: Integrations;
   http: (poolSize: number) => HttpSend;
   workforce: Workforce | null;
   ops: Operations | null;
@@ -170,6 +172,7 @@ async function _run(
     child,
     pidFile,
     listeners,
+    integrations: started.integrations,
     http,
     workforce,
     ops: null,
@@ -179,6 +182,7 @@ async function _run(
   try {
     ops = state.ops = await startOperations(rt, {
       started,
+      shareRules: (rules) => workforce?.tell({ rules }),
       view: _view(broker, workforce),
       settings: () => state.st,
       log,
@@ -187,6 +191,7 @@ async function _run(
     });
   } catch (e) {
     for (const b of started.bridges) b.stop();
+    started.integrations.close();
     broker.close();
     await listeners.close();
     store?.close();
@@ -261,7 +266,7 @@ function _untilStopped(
   log: BrokerLogger,
   pidFile: string,
   signals: Signals,
-  { broker, listeners, store, bridges, stopTick, workforce, ops }: Started & {
+  { broker, listeners, store, bridges, integrations, stopTick, workforce, ops }: Started & {
     stopTick: () => void;
     workforce: Workforce | null;
     ops: Operations;
@@ -274,6 +279,7 @@ function _untilStopped(
       stopping = true;
       stopTick();
       for (const b of bridges) b.stop();
+      integrations.close();
       const closed = Promise.all([listeners.close(), ops.stop()]);
       broker.close(); // MQTT 5 clients get DISCONNECT 0x8B
       const restart = signals.restarting;

@@ -13,6 +13,8 @@ import type { ServerHandle } from "../runtime/connection.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { API_MAX_BODY, apiSettings, maskSecrets } from "./api_settings.ts";
 import { bridgeControl } from "./bridge_control.ts";
+import { apiRulesPath, rulesControl } from "./rules_control.ts";
+import type { RuleDef } from "../rules/rule_engine.ts";
 import { showConfig } from "../config/config.ts";
 import type { Settings } from "./load_settings.ts";
 import type { BrokerLogger } from "./logger.ts";
@@ -49,12 +51,14 @@ export interface OperationsDeps {
   control: ApiControl;
   /** How long store commits take; null without persistence. */
   commitLatency: Histogram | null;
+  /** Hands the rules made through the API to the other workers. */
+  shareRules(rules: RuleDef[]): void;
 }
 
 /** Starts sampling, `$SYS` and (when configured) the HTTP API; throws ConfigError or ListenerError's kin. */
 export async function startOperations(
   rt: Runtime,
-  { started, view, settings, log, control, commitLatency }: OperationsDeps,
+  { started, view, settings, log, control, commitLatency, shareRules }: OperationsDeps,
 ): Promise<Operations> {
   const st = settings();
   const startedAt = rt.now();
@@ -79,6 +83,11 @@ export async function startOperations(
       stop: control.stop,
       restart: control.restart,
       bridges: started.bridges.map((b) => bridgeControl(b, settings, control.load)),
+      rules: rulesControl(rt, started.integrations, apiRulesPath(st), shareRules),
+      webhook: () => {
+        const w = started.integrations.webhook;
+        return w === null ? null : { queued: w.queued, ...w.counters };
+      },
       commitLatency,
       listeners: st.listeners.map((l) => ({ name: l.name ?? _kind(l), port: l.port })),
     });

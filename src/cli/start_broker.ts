@@ -1,6 +1,6 @@
 /**
- * Starting one broker core with what it needs: its store (restored), authentication, listeners
- * and bridges. A multi-core broker does this once per worker, each with its own store file and a
+ * Starting one broker core with what it needs: its store (restored), authentication, webhooks and
+ * rules, listeners and bridges. A multi-core broker does this once per worker, each with its own store file and a
  * link to the others; only the first worker runs the bridges and the WebSocket listeners.
  */
 import type { HttpSend } from "../auth/http_auth.ts";
@@ -19,6 +19,9 @@ import { brokerOptions, type Settings } from "./load_settings.ts";
 import type { BrokerLogger } from "./logger.ts";
 import { openStore, storeSpec } from "./open_store.ts";
 import type { Histogram } from "../admin/histogram.ts";
+import type { BrokerHooks } from "../broker/hooks.ts";
+import { type Integrations, startIntegrations } from "./integrations.ts";
+import { apiRulesPath, loadApiRules } from "./rules_control.ts";
 
 /** The most workers `system.num_taskq_thread` allows. */
 const MAX_WORKERS = 64;
@@ -29,6 +32,8 @@ export interface Started {
   listeners: Listeners;
   store: Store | null;
   bridges: Bridge[];
+  /** Webhooks and rules. */
+  integrations: Integrations;
 }
 
 /** This worker's place in a multi-core broker. */
@@ -73,10 +78,13 @@ export async function startBroker(
   const worker = peers?.link.self ?? 0;
   if (worker === 0) _checkOrphans(rt, st, peers?.link.count ?? 1);
   const store = openStore(rt, cfg, st.loaded.source, log, discardStore, worker);
+  let integrations: Integrations | null = null;
   try {
+    const hooks: BrokerHooks = {};
     const broker = createBroker(brokerOptions(st), {
       now: rt.now,
       log,
+      hooks,
       ...(store && { journal: store }),
       ...(peers && { peers: peers.link }),
     });
@@ -96,6 +104,8 @@ export async function startBroker(
       if (spec.ignored !== "") log.warn(spec.ignored);
     }
     broker.setAuth(authHooks(rt, st.auth, log, http));
+    integrations = await startIntegrations(rt, st, [broker, hooks], log, worker);
+    integrations.setApiRules(await loadApiRules(rt, apiRulesPath(st)));
     await peers?.ready();
     const commit = store === null ? null : _timed(store, commitLatency);
     const first = worker === 0;
@@ -109,8 +119,9 @@ export async function startBroker(
       );
     }
     const bridges = first ? startBridges(rt, broker, listeners, st.bridges, log) : [];
-    return { broker, store, listeners, bridges };
+    return { broker, store, listeners, bridges, integrations };
   } catch (e) {
+    integrations?.close();
     store?.close();
     throw e;
   }
@@ -138,12 +149,14 @@ function _listenerSpecs(st: Settings, worker: number): ListenerSpec[] {
  */
 export async function reconfigure(
   rt: Runtime,
-  s: Pick<Started, "broker" | "listeners">,
+  s: Pick<Started, "broker" | "listeners" | "integrations">,
   [before, next]: [Settings, Settings],
   log: BrokerLogger,
   http: (poolSize: number) => HttpSend,
   worker: number,
 ): Promise<boolean> {
+  // first: a webhook or rule the new configuration cannot build leaves everything as it was
+  await s.integrations.reconfigure(next);
   s.broker.configure({ ...brokerOptions(next), sessionQueueLen: s.broker.options.sessionQueueLen });
   s.broker.setAuth(authHooks(rt, next.auth, log, http));
   const [old, now] = [_listenerSpecs(before, worker), _listenerSpecs(next, worker)];

@@ -10,6 +10,7 @@ import {
   NO_FLUSH_THRESHOLD,
   tlsFileFields,
 } from "./config_sections.ts";
+import { rulesSpec, webhookSpec } from "./config_integrations.ts";
 import {
   bool,
   duration,
@@ -204,8 +205,8 @@ export const CONFIG_SPEC = obj({
   auth: authSpec,
   sqlite: section(sqliteSpec),
   bridges: bridgesSpec,
-  webhook: UNSUPPORTED_SECTION,
-  rules: UNSUPPORTED_SECTION,
+  webhook: section(webhookSpec),
+  rules: section(rulesSpec),
   exchange_client: UNSUPPORTED_SECTION,
   parquet: UNSUPPORTED_SECTION,
   blf: UNSUPPORTED_SECTION,

@@ -42,7 +42,7 @@ export const tlsFileFields = {
   key_password: optStr(),
 };
 
-const tlsClientSpec = obj({
+export const tlsClientSpec = obj({
   enable: bool(false),
   ...tlsFileFields,
   verify_peer: bool(false),

@@ -10,7 +10,7 @@ import type { ClientTlsOptions } from "./tls_options.ts";
 /** One request. */
 export interface HttpRequest {
   url: string;
-  method: "GET" | "POST";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   headers: Record<string, string>;
   body?: string;
   /** The whole answer must be in within this (ms). */

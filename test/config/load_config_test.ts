@@ -33,7 +33,6 @@ describe("NanoMQ's shipped configuration files", { skip: !existsSync(FIXTURES) }
       "nanomq.conf",
       "nanomq_example.conf",
       "nanomq_bridge.conf",
-      "nanomq_acl.conf",
       "nanomq_pwd.conf",
     ]
   ) {
@@ -44,6 +43,14 @@ describe("NanoMQ's shipped configuration files", { skip: !existsSync(FIXTURES) }
       for (const w of r.warnings) assert.match(w, /^\/.*\.conf(:\d+)?: \S+ /, w);
     });
   }
+
+  test("nanomq_acl.conf is an ACL to include, not a configuration: its rules = [ ] is refused as the rule engine's section", async () => {
+    const file = FIXTURES + "nanomq_acl.conf";
+    await rejects(
+      loadConfig({ file, read: files({ [file]: readFileSync(file, "utf8") }) }),
+      /nanomq_acl\.conf:\d+: rules: expected a \{ \} section, found a list/,
+    );
+  });
 
   test("nanomq.conf: NanoMQ's values, and a warning with the line for each key without effect", async () => {
     const file = FIXTURES + "nanomq.conf";
@@ -89,7 +96,15 @@ describe("NanoMQ's shipped configuration files", { skip: !existsSync(FIXTURES) }
           .test(w)
       ),
     );
-    assert.ok(r.warnings.some((w) => /webhook is not supported/.test(w)));
+    assert.equal(c.webhook?.url, "http://127.0.0.1:80");
+    assert.deepEqual(c.webhook?.headers, { "content-type": "application/json" });
+    assert.equal(c.webhook?.events[0]?.event, "on_message_publish");
+    assert.deepEqual(c.rules?.sqlite?.rules.map((x) => x.table), ["broker", "broker1"]);
+    assert.deepEqual(c.rules?.repub?.rules.map((x) => [x.topic, x.keepalive]), [["topic/repub1", 60_000], [
+      "topic/repub2",
+      60_000,
+    ]]);
+    assert.ok(r.warnings.some((w) => /rules\.mysql is not supported: rules can store into SQLite/.test(w)));
   });
 
   test("a missing include is an error that names the path and the including line", async () => {

@@ -38,7 +38,9 @@ export async function startApiBroker(
   writeFileSync(
     conf,
     `listeners.tcp.bind = "127.0.0.1:${mqttPort}"\nlog.level = info\n` +
-      `http_server {\n  port = ${httpPort}\n  ip_addr = "127.0.0.1"\n  ${http}\n}\n${o.conf ?? ""}`,
+      `http_server {\n  port = ${httpPort}\n  ip_addr = "127.0.0.1"\n  ${http}\n}\n${
+        (o.conf ?? "").replaceAll("@DIR@", dir)
+      }`,
   );
   const p = run(process.execPath, ["src/main.ts", "start", "--conf", conf], o.maxMs ?? 120_000, {
     NANOMQ_PID_FILE: join(dir, "nanomq.pid"),

@@ -20,6 +20,7 @@ export function handleAck(ctx: BrokerContext, c: Client, p: AckPacket): void {
       if (f !== undefined && f.qos === 1) {
         s.inflight.delete(id);
         journalAcked(ctx, s, id);
+        ctx.hooks.acked?.(c, f.msg);
       }
       break;
     }
@@ -44,6 +45,7 @@ export function handleAck(ctx: BrokerContext, c: Client, p: AckPacket): void {
       if (f !== undefined && f.state === 2) {
         s.inflight.delete(id);
         journalAcked(ctx, s, id);
+        ctx.hooks.acked?.(c, f.msg);
       }
       break;
     }

@@ -27,6 +27,11 @@ export const BRIDGE_CLIENT_PREFIX = "$bridge/";
 export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void {
   const v = p.protocolVersion ?? 4;
   c.version = v;
+  const h = ctx.hooks;
+  if (h.connect !== undefined || h.connack !== undefined) {
+    c.connectInfo = { clientId: p.clientId, username: p.username, keepalive: p.keepalive ?? 0 };
+    h.connect?.(c, c.connectInfo);
+  }
   const problem = _validate(p, v);
   if (problem !== null) {
     // MQTT 3 has no CONNACK code for a malformed CONNECT: close without one [MQTT-3.1.4-1].
@@ -146,6 +151,7 @@ function _accept(
   c.deadline = c.connectedAt + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
   sendCtrl(c, _connack(ctx, c, present, assigned, keepalive !== (p.keepalive ?? 0) ? keepalive : -1));
   publishConnected(ctx, c);
+  _connectedHooks(ctx, c, clientId);
   ctx.deps.log.info(
     `Connected from ${c.sink.remoteAddress} (MQTT level ${v}, ${
       p.username === undefined ? "no user name" : `user "${p.username}"`
@@ -156,6 +162,8 @@ function _accept(
 
 /** Answers CONNACK with a failure code and closes [MQTT-3.2.2-6]. */
 export function refuseConnect(ctx: BrokerContext, c: Client, code: number, reason: string): void {
+  if (c.connectInfo !== null) ctx.hooks.connack?.(c, c.connectInfo, code);
+  c.connectInfo = null;
   const p: MqttPacket = {
     cmd: "connack",
     sessionPresent: false,
@@ -169,6 +177,17 @@ export function refuseConnect(ctx: BrokerContext, c: Client, code: number, reaso
   sendCtrl(c, p);
   detachClient(ctx, c);
   c.sink.close();
+}
+
+/** The connack and connected events of an accepted client (the identifier may have been assigned). */
+function _connectedHooks(ctx: BrokerContext, c: Client, clientId: string): void {
+  const info = c.connectInfo;
+  if (info !== null) {
+    info.clientId = clientId;
+    ctx.hooks.connack?.(c, info, 0);
+    c.connectInfo = null;
+  }
+  ctx.hooks.connected?.(c);
 }
 
 function _validate(p: ConnectIn, v: number): MqttError | null {

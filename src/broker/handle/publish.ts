@@ -52,6 +52,7 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
     topicBytes: topic === p.topic ? p.topicBytes : Buffer.byteLength(topic),
   });
   ctx.metrics.messagesReceived++;
+  ctx.hooks.publish?.(msg, c, p.messageId);
   startAck(ctx);
   const n = publishMessage(ctx, msg);
   if (qos === 0) return;

@@ -103,6 +103,7 @@ function _subscribeOne(
   }
   const filter = shared === undefined ? req.topic : shared.filter;
   if (!isValidTopicFilter(filter)) return fail;
+  ctx.hooks.subscribe?.(c, req.topic, req.qos);
   if (ctx.auth !== null && !maySubscribe(ctx, c, filter)) return DENIED;
   const opts = v5 ? req : { topic: req.topic, qos: req.qos };
   return setSubscription(ctx, c.session!, filter, shared?.group ?? null, opts, subId);
@@ -140,6 +141,7 @@ export function setSubscription(
   if (old === undefined) ctx.tree.add(sub);
   else ctx.tree.changed();
   journalSubscribe(ctx, req.topic, sub);
+  ctx.hooks.subscribed?.(s, req.topic, req.qos);
   return [sub, old === undefined];
 }
 
@@ -152,6 +154,7 @@ export function handleUnsubscribe(ctx: BrokerContext, c: Client, p: IUnsubscribe
     if (!isCleanString(filter, raw)) {
       throw new MqttError(RC.MALFORMED_PACKET, "Topic filter is not valid UTF-8", "[MQTT-1.5.4-1]");
     }
+    ctx.hooks.unsubscribe?.(c, filter);
     codes.push(removeSubscription(ctx, s, filter) ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED);
   }
   const ack: MqttPacket = { cmd: "unsuback", messageId: p.messageId ?? 0, granted: codes };
@@ -165,5 +168,6 @@ export function removeSubscription(ctx: BrokerContext, s: Session, filter: strin
   ctx.tree.remove(sub);
   s.subs.delete(filter);
   journalUnsubscribe(ctx, s, filter);
+  ctx.hooks.unsubscribed?.(s, filter);
   return true;
 }
