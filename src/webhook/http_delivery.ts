@@ -83,7 +83,7 @@ export class HttpDelivery {
   /** A body the caller dropped without building it (the queue was full). */
   countDropped(): void {
     this.counters.dropped++;
-    this._report();
+    if (this.logTimer === null) this._report();
   }
 
   /** Stops: what waits is dropped, retries are cancelled. */

@@ -28,8 +28,10 @@ export function webhookHooks(o: WebhookOptions, delivery: HttpDelivery): BrokerH
     if (delivery.full) delivery.countDropped(); // not even built: a flood costs no JSON
     else delivery.post(JSON.stringify(body()));
   };
+  // events on every topic need no matching
+  const every = new Set([...o.events].filter(([, fs]) => fs.includes(null)).map(([e]) => e));
   const forTopic = (event: string, topic: string): boolean =>
-    o.events.get(event)?.some((f) => f === null || topicMatches(f, topic)) === true;
+    every.has(event) || o.events.get(event)?.some((f) => f !== null && topicMatches(f, topic)) === true;
   const h: BrokerHooks = {};
   if (on("on_client_connect")) {
     h.connect = (c, i) =>
@@ -63,7 +65,7 @@ export function webhookHooks(o: WebhookOptions, delivery: HttpDelivery): BrokerH
       }));
   }
   _subscriptionHooks(h, on, post);
-  _messageHooks(h, o, [forTopic, post]);
+  _messageHooks(h, o, [forTopic, post, delivery]);
   return h;
 }
 
@@ -106,7 +108,11 @@ function _subscriptionHooks(h: BrokerHooks, on: (e: string) => boolean, post: (b
 function _messageHooks(
   h: BrokerHooks,
   o: WebhookOptions,
-  [forTopic, post]: [(event: string, topic: string) => boolean, (b: () => Body) => void],
+  [forTopic, post, delivery]: [
+    (event: string, topic: string) => boolean,
+    (b: () => Body) => void,
+    HttpDelivery,
+  ],
 ): void {
   const message = (m: Message): Body => ({
     from_client_id: m.origin?.clientId ?? null,
@@ -120,6 +126,8 @@ function _messageHooks(
   if (o.events.has("on_message_publish")) {
     h.publish = (m, from) => {
       if (!forTopic("on_message_publish", m.topic)) return;
+      // checked before the body's closure is made: a flood to a dead endpoint costs a count
+      if (delivery.full) return delivery.countDropped();
       post(() => ({
         ts: o.now(),
         topic: m.topic,

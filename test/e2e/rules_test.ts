@@ -14,6 +14,7 @@ import { startHttpServer, type TestHttpServer } from "../helpers/http_server.ts"
 import { freePort, type LiveBroker, startLiveBroker, waitFor } from "../helpers/live_broker.ts";
 import { run } from "../helpers/run.ts";
 import { openSqlite } from "../../src/runtime/sqlite.ts";
+import type { RuleView } from "../../src/admin/api_types.ts";
 
 let b: ApiBroker;
 let hook: TestHttpServer;
@@ -60,16 +61,7 @@ async function until<T>(get: () => T | Promise<T>, ok: (v: T) => boolean, what: 
   }
 }
 
-type Rule = {
-  id: string;
-  enabled: boolean;
-  source: string;
-  metrics: {
-    matched: number;
-    passed: number;
-    actions: { name: string; ok: number; failed: number; dropped: number }[];
-  };
-};
+type Rule = RuleView;
 const rule = async (id: string) => (await json(b.api(`/api/v4/rules/${id}`))).data as Rule;
 
 describe("rules", () => {

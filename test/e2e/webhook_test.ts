@@ -9,6 +9,8 @@ import mqtt, { type MqttClient } from "mqtt";
 import { type ApiBroker, startApiBroker } from "../helpers/api_broker.ts";
 import { type SeenRequest, startHttpServer, type TestHttpServer } from "../helpers/http_server.ts";
 import { waitFor } from "../helpers/live_broker.ts";
+import { makeTestCerts } from "../helpers/certs.ts";
+import { WEBHOOK_EVENTS } from "../../src/config/config_integrations.ts";
 
 let hook: TestHttpServer;
 const brokers: ApiBroker[] = [];
@@ -38,24 +40,10 @@ async function connect(b: ApiBroker, o: mqtt.IClientOptions): Promise<MqttClient
 type Body = Record<string, unknown>;
 const bodies = (path: string): Body[] =>
   hook.seen.filter((r) => r.path === path).map((r) => JSON.parse(r.body));
-const ALL_EVENTS = [
-  "on_client_connect",
-  "on_client_connack",
-  "on_client_connected",
-  "on_client_disconnected",
-  "on_client_subscribe",
-  "on_client_unsubscribe",
-  "on_session_subscribed",
-  "on_session_unsubscribed",
-  "on_session_terminated",
-  "on_message_publish",
-  "on_message_delivered",
-  "on_message_acked",
-];
 
 describe("webhook", () => {
   test("every event NanoMQ names is posted with its body; message events only for their topic filter", async () => {
-    const events = ALL_EVENTS.map((e) =>
+    const events = WEBHOOK_EVENTS.map((e) =>
       `{ event = "${e}"${e.startsWith("on_message") ? ', topic = "sensors/#"' : ""} }`
     );
     const b = await broker(`url = "${hook.url}/all"\nevents = [ ${events.join(", ")} ]`);
@@ -149,6 +137,21 @@ describe("webhook", () => {
     }
     assert.equal(bodies("/base64")[0]!.payload, "+/9h");
     assert.equal(bodies("/base62")[0]!.payload, "AB9h");
+  });
+
+  test("https:// with ssl.cacertfile: the endpoint is verified against the CA and gets the events", async () => {
+    const certs = makeTestCerts();
+    const tls = await startHttpServer({ key: certs.pem(certs.keyFile), cert: certs.pem(certs.certFile) });
+    try {
+      const b = await broker(
+        `url = "${tls.url}/tls"\nssl { cacertfile = "${certs.caFile}" }\nevents = [ { event = "on_client_connack" } ]`,
+      );
+      await connect(b, { clientId: "over-tls" });
+      await waitFor(() => tls.seen.some((r) => r.path === "/tls"), "the event over TLS");
+      assert.equal(JSON.parse(tls.seen[0]!.body).clientid, "over-tls");
+    } finally {
+      await tls.close();
+    }
   });
 
   test("an endpoint that hangs does not hold MQTT: the queue fills, the rest is dropped, counted and logged; one that is down is tried again, then counted as failed", async () => {
