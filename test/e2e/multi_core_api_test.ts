@@ -9,6 +9,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { homeWorker } from "../../src/broker/peer_port.ts";
 import { type ApiBroker, json, startApiBroker } from "../helpers/api_broker.ts";
 import { waitFor } from "../helpers/live_broker.ts";
+import { openSqlite } from "../../src/runtime/sqlite.ts";
 
 let b: ApiBroker;
 const clients: MqttClient[] = [];
@@ -50,7 +51,7 @@ async function connect(clientId: string): Promise<MqttClient> {
 }
 
 /** Polls an API answer until `ok` holds of it (a hang guard of 10 s, not a timing assertion). */
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
+async function until<T>(get: () => T | Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
   for (let i = 0;; i++) {
     const v = await get();
     if (ok(v)) return v;
@@ -135,5 +136,30 @@ describe("HTTP API of a broker with two workers", () => {
       (await json(b.api(`/api/v4/clients/${idOn(0, "nobody-")}`, { method: "DELETE" }), 404)).code,
       112,
     );
+  });
+
+  test("a rule made through the API runs on both workers: messages of clients on each are stored", async () => {
+    const made = await json(b.api("/api/v4/rules", {
+      body: {
+        rawsql: 'SELECT clientid, payload FROM "rows/#"',
+        actions: [{ name: "sqlite", params: { table: "rows", path: `${b.dir}/rules.db` } }],
+      },
+    }));
+    assert.equal(made.code, 0);
+    const ids = idsOnBoth("rower-", 4);
+    for (const id of ids) await (await connect(id)).publishAsync("rows/x", id, { qos: 1 });
+    const stored = await until(
+      () => {
+        const db = openSqlite(`${b.dir}/rules.db`);
+        try {
+          return db.prepare("SELECT Clientid FROM rows").all().map((r) => String(r.Clientid)).sort();
+        } finally {
+          db.close();
+        }
+      },
+      (l) => l.length === 4,
+      "a row from each client",
+    );
+    assert.deepEqual(stored, [...ids].sort());
   });
 });
