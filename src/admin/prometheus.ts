@@ -3,7 +3,7 @@
  * names first, as NanoMQ exposes them (gauges), then ours, named and typed by Prometheus's
  * conventions (counters end in `_total`, units in the name), which `promtool check metrics` lints.
  */
-import { droppedTotal, dropsByReason } from "../broker/metrics.ts";
+import { droppedTotal, dropsByReason, LIMIT_NAMES } from "../broker/metrics.ts";
 import type { ApiDeps } from "./api_types.ts";
 import type { ClientInfo } from "../broker/admin.ts";
 import { LATENCY_BUCKETS } from "./histogram.ts";
@@ -141,6 +141,12 @@ function _ours(e: Exposition, d: ApiDeps, drops: [Labels, number][], clients: Cl
     m.publishersHeld,
   );
   e.one("broker_sessions_expired_total", "counter", "Offline sessions that expired", m.sessionsExpired);
+  e.family(
+    "broker_limit_hits_total",
+    "counter",
+    "Times a limit refused something, by its configuration key (docs/limits.md)",
+    LIMIT_NAMES.map((limit): [Labels, number] => [{ limit }, m.limitHits[limit]]),
+  );
   e.one("broker_wills_published_total", "counter", "Will messages published", m.willsPublished);
   e.one(
     "broker_store_refused_total",

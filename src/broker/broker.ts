@@ -18,6 +18,7 @@ import { CONNECT_TIMEOUT_MS, tickKeepalive } from "./keepalive.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { rejectClient } from "./reject.ts";
 import { createRetainedStore } from "./retained.ts";
+import { LimitLog } from "./limits.ts";
 import { journalRetained } from "./durable.ts";
 import { detachClient, disconnectClient, queueBound, tickSessions } from "./sessions.ts";
 import { createTopicTree } from "./topic_tree.ts";
@@ -48,6 +49,8 @@ import {
 export interface Broker {
   readonly metrics: Metrics;
   readonly options: BrokerOptions;
+  /** Where the transport counts and logs the limits it enforces (connections). */
+  readonly limits: LimitLog;
   /** A new connection. */
   attach(sink: ClientSink): Client;
   /** A packet decoded from `c`. */
@@ -109,6 +112,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
   let nextId = 1;
   return {
     metrics: ctx.metrics,
+    limits: ctx.limits,
     get options() {
       return ctx.opts;
     },
@@ -137,6 +141,7 @@ export function createBroker(opts: Partial<BrokerOptions>, deps: BrokerDeps): Br
 }
 
 function _context(opts: Partial<BrokerOptions>, deps: BrokerDeps): BrokerContext {
+  const metrics = createMetrics();
   const ctx: BrokerContext = {
     opts: { ...DEFAULT_BROKER_OPTIONS, ...opts },
     deps,
@@ -144,13 +149,14 @@ function _context(opts: Partial<BrokerOptions>, deps: BrokerDeps): BrokerContext
     clients: new Set(),
     tree: createTopicTree(),
     retained: createRetainedStore((topic) => journalRetained(ctx, topic, null)),
-    metrics: createMetrics(),
+    metrics,
     timed: new Set(),
     congested: new Set(),
     auth: null,
     authGen: 0,
     journal: deps.journal ?? null,
     storeFull: false,
+    limits: new LimitLog(metrics, deps.log, deps.now),
     peering: null,
     hooks: deps.hooks ?? {},
   };
@@ -161,7 +167,10 @@ function _context(opts: Partial<BrokerOptions>, deps: BrokerDeps): BrokerContext
 /** What the cli and the bridges ask of the broker beside the packet path. */
 function _operations(
   ctx: BrokerContext,
-): Omit<Broker, "metrics" | "options" | "attach" | "handle" | "reject" | "detach" | "fill" | "tick"> {
+): Omit<
+  Broker,
+  "metrics" | "limits" | "options" | "attach" | "handle" | "reject" | "detach" | "fill" | "tick"
+> {
   return {
     peerInterest(from, key, added) {
       if (ctx.peering !== null) peerInterest(ctx, ctx.peering, from, key, added);

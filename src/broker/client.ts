@@ -27,6 +27,7 @@ export function createClient(id: number, sink: ClientSink): Client {
     aclTopic: null,
     aclAllowed: false,
     aclGen: 0,
+    topicOk: null,
     readAcl: null,
     readGen: 0,
     readClass: -1,

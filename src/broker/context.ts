@@ -9,6 +9,7 @@ import type { Client, Session } from "./state.ts";
 import type { TopicTree } from "./topic_tree.ts";
 import type { Peering } from "./peer_port.ts";
 import type { BrokerHooks } from "./hooks.ts";
+import type { LimitLog } from "./limits.ts";
 
 /** The state shared by the packet handlers. */
 export interface BrokerContext {
@@ -33,6 +34,8 @@ export interface BrokerContext {
   storeFull: boolean;
   /** The other workers of a multi-core broker, null when this is the only one. */
   peering: Peering | null;
+  /** Counts and logs what the limits refused. */
+  limits: LimitLog;
   /** The events webhooks and rules listen to; methods set and cleared at run time. */
   hooks: BrokerHooks;
 }

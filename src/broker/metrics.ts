@@ -1,5 +1,26 @@
 /** Plain counters; nothing on the hot path does more than increment them. */
 
+/**
+ * The limits that refuse something (docs/limits.md), named as their configuration keys and as the
+ * `limit` label of `nanomq_limit_hits_total`.
+ */
+export const LIMIT_NAMES = [
+  "max_connections",
+  "listener_max_connections",
+  "max_conn_rate",
+  "max_sessions",
+  "max_subscriptions",
+  "max_topic_levels",
+  "max_topic_length",
+  "max_retained_messages",
+  "max_retained_bytes",
+  "property_size",
+  "max_packet_size",
+  "max_inflight_window",
+] as const;
+/** One of {@link LIMIT_NAMES}. */
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
 /** Broker-wide counters. */
 export interface Metrics {
   connectionsAccepted: number;
@@ -41,6 +62,8 @@ export interface Metrics {
   /** Connections accepted by CONNACK, and the most open at once. */
   clientsConnected: number;
   clientsMax: number;
+  /** Times each limit refused something (or, max_mqueue_len, see droppedQueueFull). */
+  limitHits: Record<LimitName, number>;
 }
 
 /** All counters at zero. */
@@ -70,6 +93,7 @@ export function createMetrics(): Metrics {
     bytesSent: 0,
     clientsConnected: 0,
     clientsMax: 0,
+    limitHits: Object.fromEntries(LIMIT_NAMES.map((n) => [n, 0])) as Record<LimitName, number>,
   };
 }
 

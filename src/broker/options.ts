@@ -14,6 +14,23 @@ export interface BrokerOptions {
   maxKeepalive: number;
   /** Topic Alias Maximum offered to MQTT 5 clients (`mqtt.max_topic_alias`, default 64). */
   topicAliasMaximum: number;
+  /**
+   * Sessions (connected or not) the broker keeps, each of N workers 1/N of them; a CONNECT that needs
+   * one more is refused with 0x97 (`mqtt.max_sessions`).
+   */
+  maxSessions: number;
+  /** Subscriptions per session; each one over is refused in SUBACK with 0x97 (`mqtt.max_subscriptions`). */
+  maxSubscriptions: number;
+  /** Levels of a topic name or filter (`mqtt.max_topic_levels`). */
+  maxTopicLevels: number;
+  /** Bytes of a topic name or filter (`mqtt.max_topic_length`). */
+  maxTopicLength: number;
+  /** Retained messages kept; more are delivered but not retained (`mqtt.max_retained_messages`). */
+  maxRetained: number;
+  /** Bytes (topics and payloads) of the retained messages kept (`mqtt.max_retained_bytes`). */
+  maxRetainedBytes: number;
+  /** User Properties in one packet; a packet with more closes its connection with 0x97 (`mqtt.property_size`). */
+  maxUserProperties: number;
   /** Queue bounds of particular sessions, by client id, instead of maxQueueLen (a bridge's cache). */
   sessionQueueLen: ReadonlyMap<string, number>;
 }
@@ -26,5 +43,12 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = {
   keepaliveMultiplier: 1.5,
   maxKeepalive: 65535,
   topicAliasMaximum: 64,
+  maxSessions: 100_000,
+  maxSubscriptions: 10_000,
+  maxTopicLevels: 128,
+  maxTopicLength: 4096,
+  maxRetained: 100_000,
+  maxRetainedBytes: 128 * 1024 * 1024,
+  maxUserProperties: 32,
   sessionQueueLen: new Map(),
 };

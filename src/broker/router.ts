@@ -12,16 +12,30 @@ import { Forward, type Peering, touch } from "./peer_port.ts";
 
 /** Stores or clears the retained copy, then routes. Returns the number of sessions it went to. */
 export function publishMessage(ctx: BrokerContext, msg: Message): number {
-  if (msg.retain) {
-    if (msg.payload.length === 0) ctx.retained.delete(msg.topic);
-    else {
-      ownPayload(msg);
-      ctx.retained.set(msg);
-    }
-    if (ctx.journal !== null) journalRetained(ctx, msg.topic, msg.payload.length === 0 ? null : msg);
-    if (ctx.peering !== null) shareRetained(ctx, ctx.peering, msg);
-  }
+  if (msg.retain) retain(ctx, msg);
   return route(ctx, msg);
+}
+
+/**
+ * Stores (or, empty, clears) the retained copy of `msg`. A retained-message limit keeps a client's
+ * message from being retained (counted and logged), not from being delivered: EMQX's rule. The
+ * broker's own ($SYS, bridge states, the HTTP API's) count against the limits but are never refused.
+ */
+function retain(ctx: BrokerContext, msg: Message): void {
+  if (msg.payload.length === 0) ctx.retained.delete(msg.topic);
+  else {
+    const o = ctx.opts;
+    const over = msg.origin === null
+      ? ctx.retained.set(msg)
+      : ctx.retained.set(msg, o.maxRetained, o.maxRetainedBytes);
+    if (over !== null) {
+      ctx.limits.hit(over, `a retained message for ${msg.topic} was delivered but not retained`);
+      return;
+    }
+    ownPayload(msg);
+  }
+  if (ctx.journal !== null) journalRetained(ctx, msg.topic, msg.payload.length === 0 ? null : msg);
+  if (ctx.peering !== null) shareRetained(ctx, ctx.peering, msg);
 }
 
 /** Delivers `msg` to every matching subscription. Returns the number of sessions it went to. */

@@ -29,6 +29,8 @@ export interface ClientSink {
   readonly trusted?: boolean;
   /** The port of the listener it came through (HTTP authentication's %p). */
   readonly localPort?: number;
+  /** Its listener's maximum packet size, when it has one of its own (told in CONNACK). */
+  readonly maxPacketSize?: number;
   /** The verified client certificate's CN and subject (HTTP authentication's %C and %d). */
   peerCertificate?(): { cn: string | undefined; subject: string } | undefined;
 }
@@ -84,6 +86,8 @@ export interface Client {
   aclTopic: string | null;
   aclAllowed: boolean;
   aclGen: number;
+  /** The last topic this connection published that was within the topic limits (limits.ts). */
+  topicOk: string | null;
   /** Whether this connection may read messages of a topic (access.ts), under auth generation `readGen`. */
   readAcl: Map<string, boolean> | null;
   readGen: number;

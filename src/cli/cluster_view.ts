@@ -6,7 +6,7 @@
  */
 import { type BrokerStats, type BrokerView, singleView } from "../admin/broker_view.ts";
 import type { Broker } from "../broker/broker.ts";
-import { createMetrics, type Metrics } from "../broker/metrics.ts";
+import { createMetrics, LIMIT_NAMES, type Metrics } from "../broker/metrics.ts";
 import { homeWorker } from "../broker/peer_port.ts";
 
 /** How long the first worker waits for another's answer before the API request fails. */
@@ -66,7 +66,10 @@ export function clusterView(broker: Broker, link: ControlLink): ClusterView {
       const sum = createMetrics();
       for (const m of [broker.metrics, ...reports.map((r) => r?.m)]) {
         if (m === undefined) continue;
-        for (const k of Object.keys(sum) as (keyof Metrics)[]) sum[k] += m[k];
+        for (const k of Object.keys(sum) as (keyof Metrics)[]) {
+          if (k !== "limitHits") sum[k] += m[k];
+        }
+        for (const n of LIMIT_NAMES) sum.limitHits[n] += m.limitHits?.[n] ?? 0;
       }
       // the most connected at once over all workers: sampled here, at least any one worker's most
       clientsMax = Math.max(clientsMax, sum.clientsConnected, broker.metrics.clientsMax);

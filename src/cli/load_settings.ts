@@ -9,6 +9,7 @@ import { ConfigError } from "../config/config_error.ts";
 import { loadConfig, type LoadedConfig } from "../config/load_config.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { ListenerSpec } from "../transport/listeners.ts";
+import type { AdmissionLimits } from "../transport/admission.ts";
 import { authSettings } from "./auth_settings.ts";
 import { flagEdits, type StartFlags } from "./start_flags.ts";
 import { type BridgeOptions, localClientId } from "../bridge/bridge_options.ts";
@@ -70,6 +71,13 @@ export function brokerOptions(st: Settings): BrokerOptions {
     keepaliveMultiplier: m.keepalive_multiplier,
     maxKeepalive: m.max_keepalive,
     topicAliasMaximum: m.max_topic_alias,
+    maxSessions: m.max_sessions,
+    maxSubscriptions: m.max_subscriptions,
+    maxTopicLevels: m.max_topic_levels,
+    maxTopicLength: m.max_topic_length,
+    maxRetained: m.max_retained_messages,
+    maxRetainedBytes: m.max_retained_bytes,
+    maxUserProperties: m.property_size,
     sessionQueueLen: new Map(st.bridges.map((b) => [localClientId(b.name), b.cacheSize])),
   };
 }
@@ -96,15 +104,26 @@ function _checkRuntime(rt: Runtime, cfg: Config, source: string): void {
 async function _listeners(rt: Runtime, cfg: Config, source: string): Promise<ListenerSpec[]> {
   const specs: ListenerSpec[] = [];
   const tcp = cfg.listeners.tcp;
-  for (const [name, l] of _all("listeners.tcp", tcp)) if (l.enable) specs.push({ ...l.bind, name });
+  for (const [name, l] of _all("listeners.tcp", tcp)) {
+    if (l.enable) specs.push({ ...l.bind, name, ..._limits(l) });
+  }
   const { ssl, ws, wss } = cfg.listeners;
   for (const [path, l] of _all("listeners.ssl", ssl)) {
     if (!l.enable) continue;
     const tls = { ...(await _tls(rt, l, path, source)), handshakeTimeoutMs: l.handshake_timeout };
-    specs.push({ ...l.bind, tls, useCnAsUsername: l.use_cn_as_username, name: path, files: _files(l) });
+    specs.push({
+      ...l.bind,
+      tls,
+      useCnAsUsername: l.use_cn_as_username,
+      name: path,
+      files: _files(l),
+      ..._limits(l),
+    });
   }
   for (const [name, l] of _all("listeners.ws", ws)) {
-    if (l.enable) specs.push({ host: l.bind.host, port: l.bind.port, wsPath: l.bind.path, name });
+    if (l.enable) {
+      specs.push({ host: l.bind.host, port: l.bind.port, wsPath: l.bind.path, name, ..._limits(l) });
+    }
   }
   for (const [path, l] of _all("listeners.wss", wss)) {
     if (!l.enable) continue;
@@ -119,9 +138,21 @@ async function _listeners(rt: Runtime, cfg: Config, source: string): Promise<Lis
       tls,
       name: path,
       files: _files(files),
+      ..._limits(l),
     });
   }
   return specs;
+}
+
+/** A listener's own limits (0: the broker's). */
+function _limits(l: { max_connections: number; max_packet_size: number }): Partial<ListenerSpec> {
+  return { maxConnections: l.max_connections, maxPacketSize: l.max_packet_size };
+}
+
+/** The limits on connections as a whole. */
+export function admissionLimits(st: Settings): AdmissionLimits {
+  const m = st.loaded.config.mqtt;
+  return { maxConnections: m.max_connections, maxConnRatePerIp: m.max_conn_rate_per_ip };
 }
 
 function _files(l: TlsFiles): string[] {

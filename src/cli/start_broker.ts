@@ -15,7 +15,7 @@ import type { JournalSnapshot } from "../broker/journal.ts";
 import { type Listeners, type ListenerSpec, startListeners } from "../transport/listeners.ts";
 import type { PeerLink } from "../transport/peer_link.ts";
 import { authHooks } from "./auth_settings.ts";
-import { brokerOptions, type Settings } from "./load_settings.ts";
+import { admissionLimits, brokerOptions, type Settings } from "./load_settings.ts";
 import type { BrokerLogger } from "./logger.ts";
 import { openStore, storeSpec } from "./open_store.ts";
 import type { Histogram } from "../admin/histogram.ts";
@@ -111,6 +111,7 @@ export async function startBroker(
     const first = worker === 0;
     const listeners = await startListeners(rt, broker, _listenerSpecs(st, worker), log, {
       commit,
+      limits: admissionLimits(st),
       ...(peers && { link: peers.link }),
     });
     if (first && store === null && st.bridges.length > 0) {
@@ -163,6 +164,7 @@ export async function reconfigure(
   const where = (ls: ListenerSpec[]) =>
     ls.map((l) => `${l.tls === undefined ? "tcp" : "tls"}://${l.host}:${l.port}${l.wsPath ?? ""}`).join(",");
   if (where(old) !== where(now)) return false;
+  s.listeners.setLimits(admissionLimits(next), now);
   const pem = (l: ListenerSpec) =>
     `${l.tls?.key}|${l.tls?.cert}|${l.tls?.ca ?? ""}|${l.tls?.passphrase ?? ""}`;
   for (let i = 0; i < now.length; i++) {

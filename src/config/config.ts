@@ -92,7 +92,10 @@ const systemSpec = obj({
   max_taskq_thread: notice(int(0, 0, 255), IGNORED_THREADS),
   parallel: notice(int(0, 0, 1_000_000), IGNORED_THREADS),
   enable_ipc_internal: notice(bool(true), "has no effect: `broker reload` uses a signal, not IPC"),
-  hook_ipc_url: notice(str("ipc:///tmp/nanomq_hook.ipc"), "has no effect: webhooks are not supported"),
+  hook_ipc_url: notice(
+    str("ipc:///tmp/nanomq_hook.ipc"),
+    "has no effect: webhooks post to their url directly (webhook { })",
+  ),
   cmd_ipc_url: notice(
     str("ipc:///tmp/nanomq_cmd.ipc"),
     "has no effect: `broker reload` uses a signal, not IPC",
@@ -100,8 +103,19 @@ const systemSpec = obj({
 });
 
 const mqttSpec = obj({
-  property_size: notice(int(32, 1, 65535), "is not enforced yet"),
+  /** NanoMQ's "maximum size for a MQTT user property", read as the most User Properties in one packet. */
+  property_size: int(32, 1, 65535),
   max_packet_size: size(10 * 1024 * 1024, 1, 260 * 1024 * 1024),
+  // ours, EMQX's names where it has one (docs/limits.md)
+  max_connections: int(100_000, 1, 10_000_000),
+  /** New connections per second from one IP address, 0 for no limit. */
+  max_conn_rate_per_ip: int(0, 0, 1_000_000),
+  max_sessions: int(100_000, 1, 10_000_000),
+  max_subscriptions: int(10_000, 1, 10_000_000),
+  max_topic_levels: int(128, 1, 65535),
+  max_topic_length: int(4096, 1, 65535),
+  max_retained_messages: int(100_000, 0, 100_000_000),
+  max_retained_bytes: size(128 * 1024 * 1024, 0, 64 * 1024 ** 3),
   max_mqueue_len: int(2048, 1, 10_000_000),
   retry_interval: notice(
     duration(10_000, 0, 86_400_000),
@@ -117,11 +131,18 @@ const mqttSpec = obj({
   await_rel_timeout: notice(duration(10_000, 0, 86_400_000), "is not supported (NanoMQ ignores it too)"),
 });
 
-const tcpFields = { bind: bind("0.0.0.0:1883"), enable: bool(true) };
+/** Ours: limits of one listener; 0 leaves mqtt.max_connections and mqtt.max_packet_size to decide. */
+const listenerLimits = {
+  max_connections: int(0, 0, 10_000_000),
+  max_packet_size: size(0, 0, 260 * 1024 * 1024),
+};
+
+const tcpFields = { bind: bind("0.0.0.0:1883"), enable: bool(true), ...listenerLimits };
 
 const sslFields = {
   bind: bind("0.0.0.0:8883"),
   enable: bool(true),
+  ...listenerLimits,
   ...tlsFileFields,
   verify_peer: bool(false),
   fail_if_no_peer_cert: bool(false),
@@ -131,8 +152,13 @@ const sslFields = {
   handshake_timeout: duration(10_000, 100, 600_000),
 };
 
-const wsFields = { bind: wsBind("0.0.0.0:8083/mqtt"), enable: bool(true) };
-const wssFields = { bind: wsBind("0.0.0.0:8086/mqtt"), enable: bool(true), ...tlsFileFields };
+const wsFields = { bind: wsBind("0.0.0.0:8083/mqtt"), enable: bool(true), ...listenerLimits };
+const wssFields = {
+  bind: wsBind("0.0.0.0:8086/mqtt"),
+  enable: bool(true),
+  ...listenerLimits,
+  ...tlsFileFields,
+};
 
 const listenersSpec = obj({
   tcp: objWithNamed(tcpFields, obj(tcpFields)),

@@ -70,8 +70,9 @@ export function decodeControl(
   end: number,
   type: number,
   version: number,
+  maxUserProperties = Infinity,
 ): MqttPacket {
-  const r = new Reader(buf, s, end);
+  const r = new Reader(buf, s, end, maxUserProperties);
   const v5 = version === 5;
   let p: MqttPacket;
   switch (type) {

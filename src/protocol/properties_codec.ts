@@ -67,9 +67,24 @@ function malformed(what: string, rule?: string): MqttError {
   return new MqttError(RC.MALFORMED_PACKET, `Malformed packet: ${what}`, rule);
 }
 
+/** A packet with more User Properties than the broker takes (its `mqtt.property_size`). */
+export function tooManyUserProperties(max: number): MqttError {
+  return new MqttError(
+    RC.QUOTA_EXCEEDED,
+    `More than ${max} User Properties in one packet (mqtt.property_size)`,
+  );
+}
+
 /** Reads MQTT primitives from `buf[pos, end)`; every read past `end` is a Malformed Packet. */
 export class Reader {
-  constructor(readonly buf: Buffer, public pos: number, readonly end: number) {}
+  private users = 0;
+
+  constructor(
+    readonly buf: Buffer,
+    public pos: number,
+    readonly end: number,
+    private readonly maxUsers = Infinity,
+  ) {}
 
   get left(): number {
     return this.end - this.pos;
@@ -141,6 +156,7 @@ export class Reader {
         throw malformed(`property 0x${id.toString(16)} is not allowed in ${where}`);
       }
       if (spec.kind === "pair") {
+        if (++this.users > this.maxUsers) throw tooManyUserProperties(this.maxUsers);
         _addUserProperty(out, this.str("User Property"), this.str("User Property"));
       } else {
         if (out[spec.name] !== undefined) {

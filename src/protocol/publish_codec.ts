@@ -6,6 +6,7 @@
 import { MqttError, RC } from "./reason_code.ts";
 import type { PacketWriter } from "./packet_writer.ts";
 import { isValidTopicName } from "./topic.ts";
+import { tooManyUserProperties } from "./properties_codec.ts";
 import { isValidUtf8 } from "./utf8.ts";
 import { readVarint, varintSize } from "./varint.ts";
 
@@ -57,6 +58,7 @@ export function decodePublish(
   v5: boolean,
   fromServer = false,
   last: LastTopic | null = null,
+  maxUserProperties = Infinity,
 ): PublishPacket {
   const qos = (flags >> 1) & 3;
   if (qos === 3) throw malformed("PUBLISH with QoS 3", "[MQTT-3.3.1-4]");
@@ -90,8 +92,9 @@ export function decodePublish(
     subId: 0,
     props: null,
   };
-  if (v5) p = _decodeProperties(buf, p, end, pkt, fromServer);
-  else if (tlen === 0) throw new MqttError(RC.TOPIC_NAME_INVALID, "Empty topic", "[MQTT-4.7.3-1]");
+  if (v5) {
+    p = _decodeProperties(buf, p, end, pkt, { mask: 0, fromServer, users: 0, maxUsers: maxUserProperties });
+  } else if (tlen === 0) throw new MqttError(RC.TOPIC_NAME_INVALID, "Empty topic", "[MQTT-4.7.3-1]");
   pkt.payload = buf.subarray(p, end);
   return pkt;
 }
@@ -158,7 +161,7 @@ function _decodeProperties(
   p: number,
   end: number,
   pkt: PublishPacket,
-  fromServer: boolean,
+  seen: Seen,
 ): number {
   const packed = readVarint(buf, p, end);
   const len = Math.floor(packed / 8);
@@ -169,7 +172,6 @@ function _decodeProperties(
   // Topic Alias and Message Expiry are consumed here; every other property is forwarded as raw bytes.
   let keepFrom = pstart;
   let kept: Buffer[] | null = null;
-  const seen = { mask: 0, fromServer };
   while (q < pend) {
     const id = buf[q]!;
     const next = _property(buf, q + 1, pend, id, pkt, seen);
@@ -189,6 +191,14 @@ function _decodeProperties(
   return pend;
 }
 
+/** What the properties of one PUBLISH had so far, and its limit of User Properties. */
+interface Seen {
+  mask: number;
+  fromServer: boolean;
+  users: number;
+  maxUsers: number;
+}
+
 /** Single-occurrence properties, as bits of `seen.mask` [MQTT-2.2.2-2]. */
 const ONCE: Record<number, [number, string]> = {
   [P_PAYLOAD_FORMAT]: [1, "Payload Format Indicator"],
@@ -206,7 +216,7 @@ function _property(
   pend: number,
   id: number,
   pkt: PublishPacket,
-  seen: { mask: number; fromServer: boolean },
+  seen: Seen,
 ): number {
   const once = ONCE[id];
   if (once !== undefined) {
@@ -226,6 +236,7 @@ function _property(
     case P_CORRELATION:
       return _skipString(buf, q, pend);
     case P_USER_PROPERTY:
+      if (++seen.users > seen.maxUsers) throw tooManyUserProperties(seen.maxUsers);
       return _skipString(buf, _skipString(buf, q, pend), pend);
     case P_RESPONSE_TOPIC: {
       const next = _skipString(buf, q, pend);

@@ -76,6 +76,14 @@ export class FlushScheduler {
   }
 }
 
+/** What a connection's listener decides about it. */
+export interface LinkOptions {
+  /** The verified client certificate's CN is the user name (Mosquitto's use_identity_as_username). */
+  useCn: boolean;
+  /** Largest packet taken from it and told to it as Maximum Packet Size (MQTT 5). */
+  maxPacketSize: number;
+}
+
 /** Binds one Connection to the broker. */
 export class Link implements ClientSink, ConnectionHandlers {
   blocked = false;
@@ -90,6 +98,8 @@ export class Link implements ClientSink, ConnectionHandlers {
   private closing = false;
   /** An internal error ended this connection (see _fail). */
   private failed = false;
+  private readonly useCn: boolean;
+  readonly maxPacketSize: number;
   private readonly decoder: Decoder;
 
   constructor(
@@ -97,9 +107,15 @@ export class Link implements ClientSink, ConnectionHandlers {
     private readonly broker: Broker,
     private readonly flusher: FlushScheduler,
     private readonly log: Logger,
-    private readonly useCn = false,
+    o: LinkOptions | null = null,
   ) {
-    this.decoder = new Decoder({ maxPacketSize: broker.options.maxPacketSize });
+    const opts = broker.options;
+    this.useCn = o?.useCn === true;
+    this.maxPacketSize = o?.maxPacketSize ?? opts.maxPacketSize;
+    this.decoder = new Decoder({
+      maxPacketSize: this.maxPacketSize,
+      maxUserProperties: opts.maxUserProperties,
+    });
     this.trusted = conn.trusted === true;
     this.client = broker.attach(this);
     conn.start(this); // the link is its own handler object: no closures per connection

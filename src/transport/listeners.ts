@@ -1,7 +1,8 @@
 /** Starts the configured listeners and binds every accepted connection to the broker. */
 import type { Broker } from "../broker/broker.ts";
 import type { Runtime } from "../runtime/runtime.ts";
-import { FlushScheduler, Link } from "./link.ts";
+import { FlushScheduler, Link, type LinkOptions } from "./link.ts";
+import { Admission, type AdmissionLimits, type ListenerCount } from "./admission.ts";
 import type { Logger } from "../broker/deps.ts";
 import type { Connection, ServerHandle } from "../runtime/connection.ts";
 import type { TlsOptions } from "../runtime/tls_options.ts";
@@ -17,6 +18,8 @@ export interface Listeners {
   close(): Promise<void>;
   /** Binds a connection made elsewhere (a bridge's own) to the broker, as if accepted. */
   attach(conn: Connection): void;
+  /** Applies reloaded limits: `specs` are the listeners as reloaded, in the same order. */
+  setLimits(limits: AdmissionLimits, specs: ListenerSpec[]): void;
 }
 
 /** A listener could not start: its configuration key (or kind and address), and why. */
@@ -38,6 +41,15 @@ export interface ListenerSpec {
   /** For errors: the configuration key ("listeners.ssl.default_1") and the certificate files it read. */
   name?: string;
   files?: string[];
+  /** Its own limit on open connections (0 or absent: only the broker's). */
+  maxConnections?: number;
+  /** Its own maximum packet size (0 or absent: the broker's). */
+  maxPacketSize?: number;
+}
+
+/** How the log names a listener: its configuration key, or its kind and address. */
+function _label(b: ListenerSpec): string {
+  return b.name ?? `${_kind(b)} listener ${b.host}:${b.port}`;
 }
 
 function _kind(b: ListenerSpec): string {
@@ -65,6 +77,7 @@ function _listen(
 interface Binder {
   flusher: FlushScheduler;
   relay: Relay | null;
+  admission: Admission;
 }
 
 /**
@@ -77,17 +90,24 @@ export async function startListeners(
   broker: Broker,
   specs: ListenerSpec[],
   log: Logger,
-  opts: { commit?: (() => void) | null; link?: PeerLink } = {},
+  opts: { commit?: (() => void) | null; link?: PeerLink; limits?: AdmissionLimits } = {},
 ): Promise<Listeners> {
   const flusher = new FlushScheduler(opts.commit ?? null);
   const relay = opts.link === undefined
     ? null
-    : new Relay(opts.link, (conn, useCn) => void new Link(conn, broker, flusher, log, useCn));
+    : new Relay(opts.link, (conn, o) => void new Link(conn, broker, flusher, log, o));
+  const limits = opts.limits ?? { maxConnections: 0, maxConnRatePerIp: 0 };
+  const admission = new Admission(limits, opts.link?.count ?? 1, rt.now, broker.limits);
   const servers: ServerHandle[] = [];
-  const open = (b: ListenerSpec): Promise<ServerHandle> => _open(rt, broker, { flusher, relay }, log, b);
-  for (const b of specs) {
+  const counts: ListenerCount[] = [];
+  const open = (b: ListenerSpec, i: number): Promise<ServerHandle> => {
+    const count = counts[i] ??= { open: 0, max: 0, name: _label(b) };
+    count.max = admission.shareOf(b.maxConnections ?? 0);
+    return _open(rt, broker, { flusher, relay, admission }, log, b, count);
+  };
+  for (const [i, b] of specs.entries()) {
     try {
-      servers.push(await open(b));
+      servers.push(await open(b, i));
     } catch (e) {
       await Promise.all(servers.map((s) => s.close()));
       throw e;
@@ -98,7 +118,13 @@ export async function startListeners(
     async replace(i, b) {
       // closing stops accepting only: connections made through the old listener stay
       await servers[i]!.close();
-      servers[i] = await open(b);
+      servers[i] = await open(b, i);
+    },
+    setLimits(l, specs) {
+      admission.set(l);
+      for (const [i, b] of specs.entries()) {
+        if (counts[i] !== undefined) counts[i].max = admission.shareOf(b.maxConnections ?? 0);
+      }
     },
     close: async () => {
       await Promise.all(servers.map((s) => s.close()));
@@ -110,15 +136,22 @@ export async function startListeners(
 async function _open(
   rt: Runtime,
   broker: Broker,
-  { flusher, relay }: Binder,
+  { flusher, relay, admission }: Binder,
   log: Logger,
   b: ListenerSpec,
+  count: ListenerCount,
 ): Promise<ServerHandle> {
   const kind = _kind(b);
-  const useCn = b.useCnAsUsername === true;
-  const accept = relay === null
-    ? (conn: Connection): void => void new Link(conn, broker, flusher, log, useCn)
-    : (conn: Connection): void => relay.accept(conn, useCn);
+  const max = b.maxPacketSize === undefined || b.maxPacketSize === 0
+    ? broker.options.maxPacketSize
+    : b.maxPacketSize;
+  const o: LinkOptions = { useCn: b.useCnAsUsername === true, maxPacketSize: max };
+  const accept = (accepted: Connection): void => {
+    const conn = admission.admit(accepted, count);
+    if (conn === null) return;
+    if (relay === null) new Link(conn, broker, flusher, log, o);
+    else relay.accept(conn, o);
+  };
   const spec: ListenerSpec = b.tls === undefined ? b : {
     ...b,
     tls: {
@@ -128,7 +161,7 @@ async function _open(
     },
   };
   try {
-    const server = await _listen(rt, spec, broker.options.maxPacketSize, accept, relay !== null);
+    const server = await _listen(rt, spec, max, accept, relay !== null);
     log.info(`Listening for MQTT over ${kind} on ${b.host}:${b.port}${b.wsPath ?? ""}`);
     return server;
   } catch (e) {

@@ -10,6 +10,8 @@ import type { Connection, ConnectionHandlers, PeerCertificate } from "../runtime
 import { connectClientId, SNIFF_LIMIT } from "./connect_client_id.ts";
 import { Frame, type FrameWriter } from "./peer_frames.ts";
 import type { PeerLink } from "./peer_link.ts";
+import type { LinkOptions } from "./link.ts";
+import { ForwardingConnection } from "./forwarding_connection.ts";
 
 /** Longer than the broker waits for a CONNECT: a silent connection is the broker's to time out otherwise. */
 const SNIFF_TIMEOUT_MS = 60_000;
@@ -18,7 +20,8 @@ interface OpenInfo {
   remoteAddress: string;
   localPort: number;
   cert: PeerCertificate | null;
-  useCn: boolean;
+  /** What the listener it came through says about it. */
+  o: LinkOptions;
 }
 
 /** Binds accepted connections here or relays them. */
@@ -31,7 +34,7 @@ export class Relay {
 
   constructor(
     private readonly link: PeerLink,
-    private readonly attach: (conn: Connection, useCn: boolean) => void,
+    private readonly attach: (conn: Connection, o: LinkOptions) => void,
   ) {
     this.here = Array.from({ length: link.count }, () => new Map());
     link.relay = (from, kind, id, body) => this._frame(from, kind, id, body);
@@ -49,14 +52,14 @@ export class Relay {
   }
 
   /** A connection a shared listener accepted. */
-  accept(conn: Connection, useCn: boolean): void {
-    const s = new Sniffer(conn, (prefix, id) => this._decide(conn, s, prefix, id, useCn));
+  accept(conn: Connection, o: LinkOptions): void {
+    const s = new Sniffer(conn, (prefix, id) => this._decide(conn, s, prefix, id, o));
     conn.start(s);
   }
 
-  private _decide(conn: Connection, s: Sniffer, prefix: Buffer, id: string | null, useCn: boolean): void {
+  private _decide(conn: Connection, s: Sniffer, prefix: Buffer, id: string | null, o: LinkOptions): void {
     const home = id === null || id === "" ? this.link.self : homeWorker(id, this.link.count);
-    if (home === this.link.self) return this.attach(new SniffedConnection(conn, s, prefix), useCn);
+    if (home === this.link.self) return this.attach(new SniffedConnection(conn, s, prefix), o);
     const rid = this.nextId++;
     this.away.set(rid, { conn, home, paused: false });
     const w = this.link.relayTo(home);
@@ -64,7 +67,7 @@ export class Relay {
       remoteAddress: conn.remoteAddress,
       localPort: conn.localPort,
       cert: conn.peerCertificate() ?? null,
-      useCn,
+      o,
     };
     w.text(Frame.Open, rid, JSON.stringify(info));
     w.frame(Frame.Data, rid, prefix);
@@ -76,7 +79,7 @@ export class Relay {
     if (kind === Frame.Open) {
       const rc = new RelayedConnection(this.link, from, id, JSON.parse(body.toString("utf8")) as OpenInfo);
       this.here[from]!.set(id, rc);
-      this.attach(rc, rc.info.useCn);
+      this.attach(rc, rc.info.o);
       return;
     }
     if (kind >= Frame.Write) return this._toSocket(from, kind, id, body);
@@ -152,42 +155,13 @@ class Sniffer implements ConnectionHandlers {
 }
 
 /** A connection bound here after sniffing: the bytes read so far come first. */
-class SniffedConnection implements Connection {
-  constructor(
-    private readonly conn: Connection,
-    private readonly s: Sniffer,
-    private readonly prefix: Buffer,
-  ) {}
-  get remoteAddress(): string {
-    return this.conn.remoteAddress;
+class SniffedConnection extends ForwardingConnection {
+  constructor(conn: Connection, private readonly s: Sniffer, private readonly prefix: Buffer) {
+    super(conn);
   }
-  get localPort(): number {
-    return this.conn.localPort;
-  }
-  get copiesWrites(): boolean {
-    return this.conn.copiesWrites;
-  }
-  start(h: ConnectionHandlers): void {
+  override start(h: ConnectionHandlers): void {
     this.s.target = h;
     h.onData(this.prefix);
-  }
-  write(buf: Buffer): boolean {
-    return this.conn.write(buf);
-  }
-  pause(): void {
-    this.conn.pause();
-  }
-  resume(): void {
-    this.conn.resume();
-  }
-  end(): void {
-    this.conn.end();
-  }
-  destroy(): void {
-    this.conn.destroy();
-  }
-  peerCertificate(): PeerCertificate | undefined {
-    return this.conn.peerCertificate();
   }
 }
 

@@ -105,9 +105,13 @@ export async function mqttListening(port: number, ms = 15_000): Promise<void> {
 }
 
 /** Resolves when `cond()` holds, polling; rejects with `what` after `ms` (a hang guard, not a timing assertion). */
-export async function waitFor(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -29,6 +29,33 @@ function out(p: Partial<PublishOut>): PublishOut {
 }
 
 describe("Decoder", () => {
+  test("gathers a large PUBLISH sent in small pieces, and the packets around it, byte for byte", () => {
+    const payload = Buffer.alloc(300_000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+    const pub = (id: number, p: Buffer) =>
+      mqttPacket.generate({
+        cmd: "publish",
+        topic: "big",
+        payload: p,
+        qos: 1,
+        messageId: id,
+        retain: false,
+        dup: false,
+      });
+    const stream = Buffer.concat([
+      pub(1, Buffer.from("a")),
+      pub(2, payload),
+      pub(3, Buffer.from("b")),
+      PACKETS.pingreq,
+    ]);
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < stream.length; i += 97) pieces.push(Buffer.from(stream.subarray(i, i + 97)));
+    const got = decodeAll(pieces) as PublishPacket[];
+    assert.deepEqual(got.map((p) => p.cmd), ["publish", "publish", "publish", "pingreq"]);
+    assert.deepEqual([got[0]!.payload, got[2]!.payload].map(String), ["a", "b"]);
+    assert.equal(Buffer.compare(got[1]!.payload, payload), 0);
+  });
+
   test("decodes a PUBLISH as mqtt-packet encodes it, split across chunks", () => {
     const raw = mqttPacket.generate({
       cmd: "publish",

@@ -16,6 +16,7 @@ import { NEVER_EXPIRES } from "../session.ts";
 import { detachClient, disconnectClient, openSession } from "../sessions.ts";
 import { journalSession } from "../durable.ts";
 import { publishConnected } from "../client_events.ts";
+import { connectOverLimit } from "../limits.ts";
 import { type Client, ClientState, type WillSpec } from "../state.ts";
 
 type ConnectIn = IConnectPacket & { raw?: Buffer };
@@ -39,6 +40,11 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
       refuseConnect(ctx, c, problem.code, problem.message);
     } else disconnectClient(ctx, c, problem.code);
     return;
+  }
+  const over = connectOverLimit(ctx.opts, p);
+  if (over !== null) {
+    ctx.limits.hit(over.name, `a CONNECT from ${c.sink.remoteAddress} was refused: ${over.text}`, p.clientId);
+    return refuseConnect(ctx, c, over.code, over.text);
   }
   const props = p.properties ?? {};
   if (v === 5 && props.authenticationMethod !== undefined) {
@@ -134,6 +140,7 @@ function _accept(
   assigned: string | undefined,
   keepalive: number,
 ): void {
+  if (_tooManySessions(ctx, c, clientId)) return;
   const v = c.version;
   const props = p.properties ?? {};
   const cleanStart = p.clean ?? true;
@@ -158,6 +165,22 @@ function _accept(
     }, keep alive ${keepalive} s, session present ${present})`,
     clientId,
   );
+}
+
+/**
+ * A new session would exceed mqtt.max_sessions: refuses `c` (Quota exceeded) and returns true. On a
+ * multi-core broker each worker keeps its share: sessions are spread by client identifier hash.
+ */
+function _tooManySessions(ctx: BrokerContext, c: Client, clientId: string): boolean {
+  const max = Math.ceil(ctx.opts.maxSessions / (ctx.peering?.port.count ?? 1));
+  if (ctx.sessions.size < max || ctx.sessions.has(clientId) || c.sink.trusted === true) return false;
+  ctx.limits.hit(
+    "max_sessions",
+    `a CONNECT from ${c.sink.remoteAddress} needed session ${max + 1}`,
+    clientId,
+  );
+  refuseConnect(ctx, c, RC.QUOTA_EXCEEDED, `The broker keeps at most ${max} sessions (mqtt.max_sessions)`);
+  return true;
 }
 
 /** Answers CONNACK with a failure code and closes [MQTT-3.2.2-6]. */
@@ -282,7 +305,8 @@ function _connack(
   const o = ctx.opts;
   const props: NonNullable<typeof p.properties> = { topicAliasMaximum: o.topicAliasMaximum };
   if (o.maxInflight < 65535) props.receiveMaximum = o.maxInflight;
-  if (o.maxPacketSize < 268435455) props.maximumPacketSize = o.maxPacketSize;
+  const max = c.sink.maxPacketSize ?? o.maxPacketSize;
+  if (max < 268435455) props.maximumPacketSize = max;
   if (assigned !== undefined) props.assignedClientIdentifier = assigned;
   if (serverKa >= 0) props.serverKeepAlive = serverKa;
   p.properties = props;

@@ -6,6 +6,8 @@ import { ackItem, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { createMessage } from "../message.ts";
 import { publishMessage } from "../router.ts";
+import { topicLimitText, topicOverLimit } from "../limits.ts";
+import type { LimitName } from "../metrics.ts";
 import { mayPublish } from "../access.ts";
 import { disconnectClient } from "../sessions.ts";
 import { journalRxQos2 } from "../durable.ts";
@@ -34,6 +36,11 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
       );
     }
   }
+  if (topic !== c.topicOk) {
+    const over = topicOverLimit(ctx.opts, topic, topic === p.topic ? p.topicBytes : Buffer.byteLength(topic));
+    if (over !== null) return _overLimit(ctx, c, p, over);
+    c.topicOk = topic;
+  }
   if (ctx.auth !== null && !mayPublish(ctx, c, topic)) return _denied(ctx, c, p);
   if (p.payloadFormat === 1 && !isValidUtf8(p.payload)) {
     if (qos === 0) {
@@ -54,6 +61,7 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
   ctx.metrics.messagesReceived++;
   ctx.hooks.publish?.(msg, c, p.messageId);
   startAck(ctx);
+  // a retained-message limit keeps it from being retained, not from being delivered (counted, logged)
   const n = publishMessage(ctx, msg);
   if (qos === 0) return;
   if (qos === 2) {
@@ -65,6 +73,18 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
     c,
     ackItem(qos === 1 ? PUBACK : PUBREC, p.messageId, v5 && n === 0 ? RC.NO_MATCHING_SUBSCRIBERS : 0),
   );
+}
+
+/**
+ * The topic exceeds mqtt.max_topic_levels or max_topic_length: an MQTT 5 publisher at QoS 1 or 2 is
+ * told in the acknowledgement (0x90, Topic Name invalid); the others, which cannot be told, are
+ * disconnected rather than have their message dropped unseen.
+ */
+function _overLimit(ctx: BrokerContext, c: Client, p: PublishPacket, over: LimitName): void {
+  const why = topicLimitText(ctx.opts, over);
+  ctx.limits.hit(over, `a PUBLISH was refused: ${why}`, c.session!.clientId);
+  if (c.version !== 5 || p.qos === 0) return disconnectClient(ctx, c, RC.TOPIC_NAME_INVALID, why);
+  sendCtrl(c, ackItem(p.qos === 1 ? PUBACK : PUBREC, p.messageId, RC.TOPIC_NAME_INVALID));
 }
 
 /**

@@ -5,6 +5,7 @@ import { MqttError, RC } from "../../protocol/reason_code.ts";
 import { isValidTopicFilter, parseSharedFilter } from "../../protocol/topic.ts";
 import { isCleanString } from "../../protocol/utf8.ts";
 import { sendCtrl } from "../client.ts";
+import { topicLimitText, topicOverLimit } from "../limits.ts";
 import type { BrokerContext } from "../context.ts";
 import { deliver } from "../router.ts";
 import { askSubscribe, doneSubscribe, maySubscribe } from "../access.ts";
@@ -103,10 +104,34 @@ function _subscribeOne(
   }
   const filter = shared === undefined ? req.topic : shared.filter;
   if (!isValidTopicFilter(filter)) return fail;
+  const over = _overLimit(ctx, c, req.topic, filter);
+  if (over >= 0) return v5 ? over : 0x80;
   ctx.hooks.subscribe?.(c, req.topic, req.qos);
   if (ctx.auth !== null && !maySubscribe(ctx, c, filter)) return DENIED;
   const opts = v5 ? req : { topic: req.topic, qos: req.qos };
   return setSubscription(ctx, c.session!, filter, shared?.group ?? null, opts, subId);
+}
+
+/**
+ * The reason code (MQTT 5) refusing a filter over mqtt.max_topic_levels or max_topic_length
+ * (Topic Filter invalid), or one subscription too many (mqtt.max_subscriptions: Quota exceeded);
+ * -1 when within the limits. A bridge's own session has no subscription limit.
+ */
+function _overLimit(ctx: BrokerContext, c: Client, topic: string, filter: string): number {
+  const o = ctx.opts;
+  const s = c.session!;
+  const over = topicOverLimit(o, filter, Buffer.byteLength(filter));
+  if (over !== null) {
+    ctx.limits.hit(over, `a subscription was refused: ${topicLimitText(o, over)}`, s.clientId);
+    return RC.TOPIC_FILTER_INVALID;
+  }
+  if (s.subs.size < o.maxSubscriptions || s.subs.has(topic) || c.sink.trusted === true) return -1;
+  ctx.limits.hit(
+    "max_subscriptions",
+    `a session has ${o.maxSubscriptions} subscriptions and asked for more`,
+    s.clientId,
+  );
+  return RC.QUOTA_EXCEEDED;
 }
 
 /**
