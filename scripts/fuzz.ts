@@ -4,7 +4,10 @@
  * Every failing case is saved to test/fuzz_corpus/ (replayed by test/e2e/fuzz_test.ts); a round
  * whose broker died is saved with the cases of that round that were running.
  *
- *   bun scripts/fuzz.ts [--minutes 60] [--parallel 16] [--seed N]
+ *   bun scripts/fuzz.ts [--minutes 60] [--parallel 16] [--seed N] [--conf "system.num_taskq_thread = 2"]
+ *
+ * --conf adds configuration lines: fuzz two workers (the relay reads each CONNECT to find its
+ * worker) or persistence (`sqlite { mounted_file_path = "/tmp/fz/" }`).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import process from "node:process";
@@ -18,6 +21,7 @@ const { values: a } = parseArgs({
     minutes: { type: "string", default: "60" },
     parallel: { type: "string", default: "16" },
     seed: { type: "string" },
+    conf: { type: "string", default: "" },
   },
 });
 const CORPUS = "test/fuzz_corpus";
@@ -33,7 +37,8 @@ function save(c: FuzzCase, why: string): void {
   console.log(`finding (seed ${c.seed}): ${why}`);
 }
 
-let b = await startTcpBroker();
+const conf = a.conf.replaceAll("\\n", "\n") + "\n";
+let b = await startTcpBroker(conf);
 console.log(`fuzzing for ${a.minutes} min from seed ${seed}`);
 while (Date.now() < end) {
   const r = await fuzzSession(b, {
@@ -55,7 +60,7 @@ while (Date.now() < end) {
   for (const p of r.problems) console.log(`PROBLEM (seeds ${seed - r.cases}..${seed - 1}): ${p}`);
   if (b.exited() !== null) {
     found++;
-    b = await startTcpBroker();
+    b = await startTcpBroker(conf);
   }
 }
 await b.stop();

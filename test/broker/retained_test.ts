@@ -7,6 +7,23 @@ const m = (topic: string, payload = "p", expiresAt = 0) =>
   createMessage(topic, Buffer.from(payload), { retain: true, expiresAt });
 
 describe("retained store", () => {
+  test("limits: a new topic past the count, growth past the bytes; a replacement that does not grow always", () => {
+    const r = createRetainedStore();
+    assert.equal(r.set(m("a", "12345"), 2, 20), null); // 1 + 5 bytes
+    assert.equal(r.set(m("b/c", "1234567"), 2, 20), null); // 3 + 7: 16 in all
+    assert.equal(r.set(m("d"), 2, 20), "max_retained_messages");
+    assert.equal(r.set(m("a", "1234567890"), 2, 20), "max_retained_bytes", "6 -> 11 bytes: 21 in all");
+    assert.equal(r.set(m("a", "123456789"), 2, 20), null, "6 -> 10 bytes: 20 in all, the limit");
+    assert.equal(r.set(m("a", "1"), 2, 20), null);
+    assert.equal(r.bytes, 12);
+    r.delete("b/c");
+    assert.equal(r.bytes, 2);
+    assert.equal(r.set(m("d"), 2, 20), null, "room after a delete");
+    assert.deepEqual([r.count, r.bytes], [2, 4]);
+    r.delete("b"); // a level with no message: nothing changes
+    assert.deepEqual(r.match("#", 0).map((x) => x.topic).sort(), ["a", "d"]);
+  });
+
   test("replaces the message of a topic and deletes it [MQTT-3.3.1-5] [MQTT-3.3.1-6]", () => {
     const r = createRetainedStore();
     r.set(m("a/b", "1"));

@@ -184,15 +184,18 @@ export function declaredLevel(b: Buffer): number {
   return at < b.length ? b[at]! : -1;
 }
 
-/** Sends `c` to the broker at `port`; resolves with what it did once it closed or went quiet for `idleMs`. */
-export function runCase(port: number, c: FuzzCase, idleMs = 300): Promise<Outcome> {
+/** Sends `c` to the broker at `port`; resolves with what it did once it closed, went quiet for `idleMs`, or after `maxMs`. */
+export function runCase(port: number, c: FuzzCase, idleMs = 300, maxMs = 2000): Promise<Outcome> {
   return new Promise((resolve) => {
     const s = net.connect({ host: "127.0.0.1", port });
     const dec = new ServerDecoder(declaredLevel(Buffer.concat(c.chunks)) === 5 ? 5 : 4);
     let finding: string | null = null;
     let disconnect = -1;
     let timer: ReturnType<typeof setTimeout> | null = null;
+    // a case subscribed (by mutation) to the canary's topic is never idle: it ends anyway
+    const cap = setTimeout(() => done(false), maxMs);
     const done = (closed: boolean) => {
+      clearTimeout(cap);
       if (timer !== null) clearTimeout(timer);
       timer = null;
       s.removeAllListeners();
@@ -208,6 +211,7 @@ export function runCase(port: number, c: FuzzCase, idleMs = 300): Promise<Outcom
     s.on("close", () => done(true));
     s.on("data", (d: Buffer) => {
       idle();
+      if (finding !== null) return; // the stream is not followed past what broke it
       dec.push(d);
       try {
         for (let p = dec.next(); p !== null; p = dec.next()) {

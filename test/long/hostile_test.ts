@@ -209,3 +209,32 @@ test("1,000 TLS handshakes that stall (half of them after a partial ClientHello)
     await probe.served(3);
   });
 });
+
+test("400 WebSocket upgrades that never finish (200 trickling their request a byte a second): closed by the HTTP server's timeout (RSS + 64 MB)", async () => {
+  const wsPort = await freePort();
+  await withProbe(
+    "stalled WebSocket upgrades",
+    `listeners.ws.bind = "127.0.0.1:${wsPort}/mqtt"\n`,
+    64,
+    async (_b, probe) => {
+      const request = Buffer.from(
+        "GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nX-Pad: " +
+          "a".repeat(200),
+      );
+      const socks = await Promise.all(Array.from({ length: 400 }, () => socketTo(wsPort)));
+      let k = 0;
+      const timer = setInterval(() => {
+        for (const s of socks.slice(0, 200)) if (!s.gone) s.write(request.subarray(k, k + 1));
+        k++;
+      }, 1000);
+      try {
+        await probe.served(10);
+        assert.ok(socks.every((s) => !s.gone), "all open while the probe was served");
+        await waitFor(() => socks.every((s) => s.gone), "the HTTP server's timeout", 90_000);
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  );
+});
