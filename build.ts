@@ -19,6 +19,7 @@ import {
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { buildDashboard } from "./src/runtime/dashboard_files.ts";
 
 interface Plugin {
   name: string;
@@ -82,6 +83,24 @@ const hoconPlugin: Plugin = {
   },
 };
 
+/**
+ * The dashboard built for the browser (src/runtime/dashboard_files.ts builds it), carried in the
+ * artifact: its module is replaced by one that holds the files.
+ */
+function dashboardPlugin(files: Record<string, string>): Plugin {
+  return {
+    name: "dashboard-files",
+    setup(build) {
+      build.onLoad({ filter: /src[\\/]runtime[\\/]dashboard_files\.ts$/ }, () => ({
+        contents: `const FILES = ${
+          JSON.stringify(files)
+        };\nexport async function dashboardFiles() { return FILES; }\n`,
+        loader: "js",
+      }));
+    },
+  };
+}
+
 /** The armv7 launcher: finds the bundle next to itself (through symlinks) and runs it on Node. */
 const LAUNCHER = `#!/bin/sh
 # broker for armv7 and any Node.js >= 18 host: runs broker-armv7.mjs, found next to this script.
@@ -90,10 +109,15 @@ here=$(dirname "$(readlink -f "$0")")
 exec "\${NODE:-node}" "$here/broker-armv7.mjs" "$@"
 `;
 
-async function buildOne(bun: BunBuild, name: string, compileTarget: string | null): Promise<void> {
+async function buildOne(
+  bun: BunBuild,
+  name: string,
+  compileTarget: string | null,
+  plugins: Plugin[],
+): Promise<void> {
   const common = {
     entrypoints: [ENTRY],
-    plugins: [hoconPlugin],
+    plugins,
     define: { BROKER_BUILD_TARGET: JSON.stringify(name) },
     minify: { whitespace: true, syntax: true, identifiers: false },
   };
@@ -138,9 +162,10 @@ async function main(): Promise<number> {
   }
   if (values.target === undefined) rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
+  const plugins = [hoconPlugin, dashboardPlugin(await buildDashboard())];
   for (const name of names) {
     const started = performance.now();
-    await buildOne(bun, name, TARGETS[name] ?? null);
+    await buildOne(bun, name, TARGETS[name] ?? null, plugins);
     console.log(`${name}: ${Math.round(performance.now() - started)} ms`);
   }
   for (const [from, to] of EXTRAS) copyFileSync(from, join(OUT, to));

@@ -23,6 +23,8 @@ export const LAYERS: Readonly<Record<string, readonly string[]>> = {
   runtime: [],
   types: [],
   "build_target.ts": [],
+  // the browser's side of the dashboard: built by runtime/dashboard_files.ts, imports nothing of the broker
+  dashboard: [],
   auth: ["protocol", "broker"],
   store: ["protocol", "broker", "runtime"],
   transport: ["protocol", "broker", "runtime"],

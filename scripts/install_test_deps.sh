@@ -3,7 +3,8 @@
 # mosquitto-clients, openssl and mosquitto (tests: its mosquitto_passwd writes the password hashes
 # we must read; the benchmark's reference broker), util-linux (taskset: the soak test and the
 # benchmark pin the broker to a core), prometheus (its promtool checks our /api/v4/prometheus output;
-# the package's own server is disabled again); with --bench gcc (builds mqttload) and stunnel4 (TLS in front
+# the package's own server is disabled again), chromium (the dashboard's browser tests drive it with
+# playwright-core from npm); with --bench gcc (builds mqttload) and stunnel4 (TLS in front
 # of mqttload for `bench --tls`); and Node.js 22.13.
 set -euo pipefail
 need=()
@@ -12,6 +13,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v mosquitto_passwd >/dev/null || need+=(mosquitto)
 command -v taskset >/dev/null || need+=(util-linux)
 command -v promtool >/dev/null || need+=(prometheus)
+command -v chromium >/dev/null || need+=(chromium)
 if [[ "${1:-}" == "--bench" ]]; then
   command -v gcc >/dev/null || need+=(gcc libc6-dev)
   command -v stunnel >/dev/null || need+=(stunnel4)

@@ -4,30 +4,9 @@ import type { HttpRequest } from "../runtime/http_server.ts";
 import type { ClientInfo, SubscriptionInfo } from "../broker/admin.ts";
 import { type TopicNode, topicTreeOf } from "./broker_view.ts";
 import { dateTimeText, uptimeText } from "./gauges.ts";
-import { ApiError, CODE, type Endpoint, ok } from "./api_types.ts";
+import { ApiError, CODE, type Endpoint, ok, pageOf } from "./api_types.ts";
 
 const SYSDESCR = "edge-mqtt-broker, NanoMQ compatible";
-
-/** Most entries in one page of a list when `_limit` is not given. */
-const DEFAULT_LIMIT = 10_000;
-
-/** One page of a list, by `_page` (from 1) and `_limit`, with EMQX's `meta`. */
-function _page<T>(req: HttpRequest, all: T[]): { data: T[]; meta: Record<string, number> } {
-  const page = _int(req, "_page", 1);
-  const limit = _int(req, "_limit", DEFAULT_LIMIT);
-  const from = (page - 1) * limit;
-  return { data: all.slice(from, from + limit), meta: { page, limit, count: all.length } };
-}
-
-function _int(req: HttpRequest, name: string, dflt: number): number {
-  const v = req.query.get(name);
-  if (v === null) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new ApiError(400, CODE.BAD_PARAMETER, `${name} must be a whole number from 1, not "${v}"`);
-  }
-  return n;
-}
 
 /** NanoMQ's client record (plus ip_address, port and connected_at as EMQX names them). */
 function _client(c: ClientInfo): Record<string, unknown> {
@@ -68,7 +47,7 @@ function _clients(req: HttpRequest, all: ClientInfo[]) {
     const v = req.query.get(name);
     if (v !== null) list = list.filter((c) => test(c, v));
   }
-  const { data, meta } = _page(req, list);
+  const { data, meta } = pageOf(req, list);
   return ok({ data: data.map(_client), meta });
 }
 
@@ -92,7 +71,7 @@ function _subscriptions(req: HttpRequest, all: SubscriptionInfo[]) {
   if (topic !== null) list = list.filter((s) => s.topic === topic);
   if (qos !== null) list = list.filter((s) => String(s.qos) === qos);
   if (share !== null) list = list.filter((s) => s.group === share);
-  const { data, meta } = _page(req, list);
+  const { data, meta } = pageOf(req, list);
   return ok({ data: data.map(_subscription), meta });
 }
 

@@ -154,3 +154,24 @@ export function jsonBody(req: HttpRequest): Record<string, unknown> {
   }
   return v as Record<string, unknown>;
 }
+
+/** Most entries in one page of a list when `_limit` is not given. */
+const DEFAULT_LIMIT = 10_000;
+
+/** One page of a list, by `_page` (from 1) and `_limit`, with EMQX's `meta`. */
+export function pageOf<T>(req: HttpRequest, all: T[]): { data: T[]; meta: Record<string, number> } {
+  const page = _int(req, "_page", 1);
+  const limit = _int(req, "_limit", DEFAULT_LIMIT);
+  const from = (page - 1) * limit;
+  return { data: all.slice(from, from + limit), meta: { page, limit, count: all.length } };
+}
+
+function _int(req: HttpRequest, name: string, dflt: number): number {
+  const v = req.query.get(name);
+  if (v === null) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new ApiError(400, CODE.BAD_PARAMETER, `${name} must be a whole number from 1, not "${v}"`);
+  }
+  return n;
+}

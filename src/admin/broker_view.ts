@@ -3,7 +3,7 @@
  * num_taskq_thread > 1) every worker's core together, the others' answered over the link
  * between the workers (src/cli/cluster_view.ts).
  */
-import type { AdminRefusal, ClientInfo, SubscriptionInfo } from "../broker/admin.ts";
+import type { AdminRefusal, ClientInfo, RetainedInfo, SubscriptionInfo } from "../broker/admin.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { Metrics } from "../broker/metrics.ts";
 import { parseSharedFilter } from "../protocol/topic.ts";
@@ -19,6 +19,8 @@ export interface BrokerView {
   /** Connected clients and the subscriptions of every session, on every worker. */
   clients(): Promise<ClientInfo[]>;
   subscriptions(): Promise<SubscriptionInfo[]>;
+  /** Every worker holds every retained message: read where the API runs. */
+  retained(filter: string): RetainedInfo[];
   /** Done where the client's session lives. */
   kick(clientId: string): Promise<boolean>;
   subscribeFor(clientId: string, topic: string, qos: 0 | 1 | 2): Promise<AdminRefusal | null>;
@@ -34,6 +36,7 @@ export function singleView(broker: Broker): BrokerView {
     stats: () => broker.stats(),
     clients: () => Promise.resolve(broker.clients()),
     subscriptions: () => Promise.resolve(broker.subscriptions()),
+    retained: (filter) => broker.retained(filter),
     kick: (id) => Promise.resolve(broker.kick(id)),
     subscribeFor: (id, topic, qos) => Promise.resolve(broker.subscribeFor(id, topic, qos)),
     unsubscribeFor: (id, topic) => Promise.resolve(broker.unsubscribeFor(id, topic)),

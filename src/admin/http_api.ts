@@ -7,11 +7,14 @@ import type { HttpReply, HttpRequest } from "../runtime/http_server.ts";
 import { ADMIN_ENDPOINTS } from "./api_admin.ts";
 import { BRIDGE_ENDPOINTS } from "./api_bridges.ts";
 import { RULE_ENDPOINTS } from "./api_rules.ts";
+import { RETAINED_ENDPOINTS } from "./api_retained.ts";
 import { checkAuth } from "./api_auth.ts";
 import { BROKER_ENDPOINTS } from "./api_broker.ts";
 import { MQTT_ENDPOINTS } from "./api_mqtt.ts";
 import { type ApiDeps, ApiError, CODE, type Endpoint, ok } from "./api_types.ts";
 import { prometheusText } from "./prometheus.ts";
+import { isDashboardPath, serveDashboard } from "./dashboard.ts";
+import type { DashboardAsset } from "../runtime/dashboard_assets.ts";
 
 const PREFIX = "/api/v4";
 
@@ -32,6 +35,7 @@ const ENDPOINTS: Endpoint[] = [
   ...ADMIN_ENDPOINTS,
   ...BRIDGE_ENDPOINTS,
   ...RULE_ENDPOINTS,
+  ...RETAINED_ENDPOINTS,
 ];
 
 const LIST: Endpoint = {
@@ -55,17 +59,23 @@ const ROUTES: [Endpoint, string[]][] = [LIST, ...ENDPOINTS].map((
   e,
 ) => [e, e.path === "" ? [] : e.path.split("/")]);
 
-/** The request handler for the HTTP server. */
-export function createHttpApi(d: ApiDeps): (req: HttpRequest) => Promise<HttpReply> {
+/**
+ * The request handler for the HTTP server: the API, and the dashboard's files (`dashboard`, or
+ * why it is not built in).
+ */
+export function createHttpApi(
+  d: ApiDeps,
+  dashboard: ReadonlyMap<string, DashboardAsset> | string,
+): (req: HttpRequest) => Promise<HttpReply> {
   return async (req) => {
+    if (isDashboardPath(req.path)) return serveDashboard(dashboard, d.auth.kind, req);
     const refused = checkAuth(d.auth, req.headers.authorization, d.now());
     if (refused !== 0) {
-      const challenge = d.auth.kind === "jwt" ? "Bearer" : 'Basic realm="broker"';
-      return {
-        status: 401,
-        headers: { "www-authenticate": challenge },
-        body: JSON.stringify({ code: refused }),
-      };
+      // a browser asks for credentials in a dialog of its own on a challenge: not on the dashboard's requests
+      const challenge = req.headers["x-requested-with"] !== undefined
+        ? {}
+        : { "www-authenticate": d.auth.kind === "jwt" ? "Bearer" : 'Basic realm="broker"' };
+      return { status: 401, headers: challenge, body: JSON.stringify({ code: refused }) };
     }
     try {
       return await _route(d, req);

@@ -42,6 +42,25 @@ export interface SubscriptionInfo {
   group: string | null;
 }
 
+/** One retained message, as the HTTP API lists it. */
+export interface RetainedInfo {
+  topic: string;
+  qos: number;
+  payload: Buffer;
+  /** When it expires (ms since the epoch), 0 never. */
+  expiresAt: number;
+}
+
+/** The retained messages matching `filter` (every worker holds them all). */
+export function listRetained(ctx: BrokerContext, filter: string): RetainedInfo[] {
+  return ctx.retained.match(filter, ctx.deps.now()).map((m) => ({
+    topic: m.topic,
+    qos: m.qos,
+    payload: m.payload,
+    expiresAt: m.expiresAt,
+  }));
+}
+
 /** Every connected client. */
 export function listClients(ctx: BrokerContext): ClientInfo[] {
   const out: ClientInfo[] = [];

@@ -39,7 +39,9 @@ import {
   type ClientInfo,
   kickClient,
   listClients,
+  listRetained,
   listSubscriptions,
+  type RetainedInfo,
   subscribeFor,
   type SubscriptionInfo,
   unsubscribeFor,
@@ -85,6 +87,7 @@ export interface Broker {
   /** The management API's view and actions (admin.ts). */
   clients(): ClientInfo[];
   subscriptions(): SubscriptionInfo[];
+  retained(filter: string): RetainedInfo[];
   /** Disconnects a client (DISCONNECT 0x98); false when it is not connected. */
   kick(clientId: string): boolean;
   subscribeFor(clientId: string, topic: string, qos: 0 | 1 | 2): AdminRefusal | null;
@@ -215,6 +218,7 @@ function _operations(
     stats: () => _stats(ctx),
     clients: () => listClients(ctx),
     subscriptions: () => listSubscriptions(ctx),
+    retained: (filter) => listRetained(ctx, filter),
     kick: (id) => kickClient(ctx, id),
     subscribeFor: (id, topic, qos) => subscribeFor(ctx, id, topic, qos),
     unsubscribeFor: (id, topic) => unsubscribeFor(ctx, id, topic),

@@ -94,6 +94,7 @@ export function clusterView(broker: Broker, link: ControlLink): ClusterView {
     subscribeFor: (id, topic, qos) =>
       atHome(id, "subscribe", [topic, qos], () => local.subscribeFor(id, topic, qos)),
     unsubscribeFor: (id, topic) => atHome(id, "unsubscribe", [topic], () => local.unsubscribeFor(id, topic)),
+    retained: local.retained,
     publish: local.publish,
     onControl(from, c) {
       if (c.adm === "r") {

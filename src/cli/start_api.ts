@@ -11,6 +11,7 @@ import { createHttpApi } from "../admin/http_api.ts";
 import { SysTree } from "../admin/sys_tree.ts";
 import type { ServerHandle } from "../runtime/connection.ts";
 import type { Runtime } from "../runtime/runtime.ts";
+import { loadDashboard } from "../runtime/dashboard_assets.ts";
 import { API_MAX_BODY, apiSettings, maskSecrets } from "./api_settings.ts";
 import { bridgeControl } from "./bridge_control.ts";
 import { apiRulesPath, rulesControl } from "./rules_control.ts";
@@ -68,6 +69,7 @@ export async function startOperations(
   const api = await apiSettings(rt, st.loaded.config, st.loaded.source);
   let server: ServerHandle | null = null;
   if (api !== null) {
+    const dashboard = await loadDashboard();
     const handle = createHttpApi({
       broker: view,
       auth: api.auth,
@@ -90,7 +92,7 @@ export async function startOperations(
       },
       commitLatency,
       listeners: st.listeners.map((l) => ({ name: l.name ?? _kind(l), port: l.port })),
-    });
+    }, dashboard);
     try {
       server = await rt.listenHttp(
         { host: api.host, port: api.port, maxConnections: api.limitConn, maxBody: API_MAX_BODY },
@@ -103,6 +105,8 @@ export async function startOperations(
     }
     const how = api.auth.kind === "none" ? "without authentication" : `${api.auth.kind} authentication`;
     log.info(`HTTP API on ${api.host}:${server.address.port}/api/v4 (${how})`);
+    if (typeof dashboard === "string") log.info(`No dashboard: ${dashboard}`);
+    else log.info(`Dashboard on http://${api.host}:${server.address.port}/`);
     if (api.auth.kind === "none") {
       log.warn("The HTTP API runs without authentication (http_server.auth_type = no_auth)");
     }
