@@ -112,7 +112,12 @@ class Counter {
 }
 
 /** Publishes `n` QoS 1 messages (sequence numbers 0..n-1) to the edge, `window` in flight; resolves when all are acknowledged. */
-function publishAll(port: number, n: number, window: number): Promise<void> {
+function publishAll(
+  port: number,
+  n: number,
+  window: number,
+  topic = (_seq: number) => "bench/0",
+): Promise<void> {
   const sock = net.connect(port, "127.0.0.1");
   const dec = new ServerDecoder(4);
   let sent = 0;
@@ -124,7 +129,15 @@ function publishAll(port: number, n: number, window: number): Promise<void> {
       payload.writeUInt32LE(sent, 8);
       const id = (sent % 65535) + 1;
       out.push(
-        gen({ cmd: "publish", topic: "bench/0", qos: 1, messageId: id, payload, retain: false, dup: false }),
+        gen({
+          cmd: "publish",
+          topic: topic(sent),
+          qos: 1,
+          messageId: id,
+          payload,
+          retain: false,
+          dup: false,
+        }),
       );
     }
     if (out.length > 0) sock.write(Buffer.concat(out));
@@ -235,6 +248,65 @@ async function _drain(e: Edge): Promise<{ drain: number; drainGaps: number }> {
   };
 }
 
+/** Messages of the Topic Alias run, and their topics: ten sensors of a plant, 43 bytes each. */
+const ALIAS_N = 20_000;
+const sensorTopic = (seq: number) => `bench/plant/line-${seq % 10 % 3}/machine-${seq % 10}/telemetry/temp`;
+
+/**
+ * Bytes the bridge sends upstream per message at MQTT 3.1.1 and at MQTT 5, where Mosquitto grants
+ * 10 Topic Aliases: counted by a TCP proxy between the edge (this broker) and the upstream.
+ */
+async function _aliasBytes(bench: string, mosquitto: string, upConf: string): Promise<string[]> {
+  const lines = [
+    "",
+    "| bridge to Mosquitto | bytes upstream per message (64-byte payload, 10 topics of 43 bytes, QoS 1) |",
+    "|---|---:|",
+  ];
+  for (const v of [4, 5]) {
+    const up = await startBroker(`${mosquitto} -c ${upConf}`, UP, 1);
+    const counter = new Counter();
+    await counter.connect(UP);
+    const proxy = await startTcpProxy(UP);
+    const conf = `${bench}/edge-alias.conf`;
+    writeFileSync(
+      conf,
+      `listeners.tcp.bind = "127.0.0.1:${EDGE}"
+bridges.mqtt.cloud {
+` +
+        `  server = "mqtt-tcp://127.0.0.1:${proxy.port}"
+  proto_ver = ${v}
+  clientid = "edge"
+` +
+        `  forwards = [ { local_topic = "bench/#", remote_topic = "", qos = 1 } ]
+}
+`,
+    );
+    const root = new URL("..", import.meta.url).pathname;
+    const edge = await startBroker(`${process.execPath} ${root}src/main.ts start --conf ${conf}`, EDGE, 0);
+    await new Promise((r) => setTimeout(r, 1500)); // the bridge connects
+    const before = proxy.bytesUp();
+    await publishAll(EDGE, ALIAS_N, 256, sensorTopic);
+    await counter.quiet(2000);
+    const perMessage = (proxy.bytesUp() - before) / ALIAS_N;
+    await edge.stop();
+    await proxy.close();
+    counter.close();
+    await up.stop();
+    const missing = ALIAS_N - counter.distinct;
+    console.error(
+      `[bridge aliases] MQTT ${v === 5 ? "5" : "3.1.1"}: ${
+        perMessage.toFixed(1)
+      } B/message, ${missing} missing`,
+    );
+    lines.push(
+      `| MQTT ${v === 5 ? "5 (Topic Aliases)" : "3.1.1"} | ${perMessage.toFixed(1)} B${
+        missing === 0 ? "" : ` (${missing} missing)`
+      } |`,
+    );
+  }
+  return lines;
+}
+
 /** Runs the bridge benchmark; returns the Markdown table. */
 export async function benchBridge(
   o: { reps: number; duration: number; bench: string; load: string },
@@ -271,5 +343,6 @@ export async function benchBridge(
       } / ${m((r) => r.reorder)} | ${k(m((r) => r.drain))}/s | ${m((r) => r.drainGaps)} |`,
     );
   }
+  lines.push(...await _aliasBytes(o.bench, mosquitto, upConf));
   return lines.join("\n");
 }

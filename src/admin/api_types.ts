@@ -14,7 +14,7 @@ export interface BridgeControl {
   /** The bridge's settings with NanoMQ's key names. */
   config(): Record<string, unknown>;
   /** Messages waiting in its cache for upstream, and its counters. */
-  status(): { cached: number; dropped: number; forwarded: number; received: number };
+  status(): { cached: number; dropped: number; forwarded: number; received: number; aliasBytesSaved: number };
   /** Switches the bridge off (disconnects, stays down) or on again. */
   setEnabled(on: boolean): void;
   /**

@@ -228,6 +228,12 @@ function _bridges(e: Exposition, d: ApiDeps): void {
     rows.map((r) => [r.l, r.s.received]),
   );
   e.family(
+    "broker_bridge_alias_bytes_saved_total",
+    "counter",
+    "Bytes of topic names not sent upstream thanks to MQTT 5 Topic Aliases (net of the aliases)",
+    rows.map((r) => [r.l, r.s.aliasBytesSaved]),
+  );
+  e.family(
     "broker_bridge_dropped_total",
     "counter",
     "Messages dropped by the full cache",

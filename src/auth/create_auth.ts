@@ -6,6 +6,16 @@ import { RC } from "../protocol/reason_code.ts";
 import { type AclRule, findRule, readClassKey } from "./acl.ts";
 import { HttpAuth, type HttpAuthDeps, type HttpAuthSettings } from "./http_auth.ts";
 import { isHashed, sameSecret, verifyHash } from "./password_hash.ts";
+import {
+  parseScramEntry,
+  SCRAM_ITERATIONS,
+  SCRAM_METHODS,
+  ScramExchange,
+  type ScramKeys,
+  scramKeys,
+  type ScramMethod,
+} from "./scram.ts";
+import { randomBytes } from "node:crypto";
 import type { AclVerdict, AuthHooks, Identity } from "../broker/auth_port.ts";
 
 /** What {@link createAuth} needs. */
@@ -48,6 +58,18 @@ export function createAuth(s: AuthSettings, httpDeps?: HttpAuthDeps): AuthHooks 
   const askAuth = settings?.auth != null;
   const askSuper = settings?.superuser != null;
   const askAcl = settings?.acl != null;
+  /** Keys of plain-text passwords, made once per user and algorithm with a salt of this start. */
+  const plainKeys = new Map<string, ScramKeys>();
+  const plainSalt = randomBytes(16);
+  const scramKeysOf = (user: string, hash: "sha1" | "sha256"): ScramKeys | null => {
+    const stored = users.get(user);
+    if (stored === undefined) return null;
+    if (isHashed(stored)) return parseScramEntry(stored, hash); // other hashes cannot do SCRAM
+    const key = `${hash}:${user}`;
+    let k = plainKeys.get(key);
+    if (k === undefined) plainKeys.set(key, k = scramKeys(hash, stored, plainSalt, SCRAM_ITERATIONS));
+    return k;
+  };
   const local = (who: Identity, password: Buffer | undefined): number | Promise<number> => {
     if (who.username === undefined) return s.allowAnonymous ? 0 : RC.NOT_AUTHORIZED;
     const stored = users.get(who.username);
@@ -64,6 +86,12 @@ export function createAuth(s: AuthSettings, httpDeps?: HttpAuthDeps): AuthHooks 
   };
   return {
     denyAction: s.denyAction,
+    offered: Object.keys(SCRAM_METHODS),
+    enhanced: (method) => {
+      if (!(method in SCRAM_METHODS)) return null;
+      const x = new ScramExchange(method as ScramMethod, scramKeysOf);
+      return { first: (d) => x.first(d), next: (d) => x.final(d) };
+    },
     authenticate(who, password, byCertificate): number | Promise<number> {
       const listed = who.username !== undefined && users.has(who.username);
       const code = byCertificate

@@ -1,21 +1,27 @@
 /**
  * Password hashes in the password list. Written and read: Mosquitto's PBKDF2-SHA512 format
  * (`$7$<iterations>$<salt>$<hash>`, so `mosquitto_passwd` files work unchanged) and scrypt
- * (`$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>`). Read only: Mosquitto 1.x `$6$` (salted SHA-512).
+ * (`$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>`), and SCRAM keys (`$scram$`, scram.ts: they
+ * also let a client authenticate by SCRAM without sending the password). Read only: Mosquitto 1.x `$6$` (salted SHA-512).
  * Anything else is a plain-text password, as in NanoMQ's `nanomq_pwd.conf`.
  */
 import { createHash, pbkdf2, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { scramEntry, verifyScramEntry } from "./scram.ts";
 
 /** Iterations `broker passwd` uses for PBKDF2 (Mosquitto's own default is 101). */
 export const PBKDF2_ITERATIONS = 10_000;
 
 /** True when `stored` is a hash this module can check. */
 export function isHashed(stored: string): boolean {
-  return /^\$(7|6|scrypt)\$/.test(stored);
+  return /^\$(7|6|scrypt|scram)\$/.test(stored);
 }
 
 /** A new hash of `password`: PBKDF2-SHA512 in Mosquitto's format, or scrypt. */
-export async function hashPassword(password: string, algo: "pbkdf2" | "scrypt" = "pbkdf2"): Promise<string> {
+export async function hashPassword(
+  password: string,
+  algo: "pbkdf2" | "scrypt" | "scram" = "pbkdf2",
+): Promise<string> {
+  if (algo === "scram") return scramEntry(password);
   const salt = randomBytes(12);
   if (algo === "scrypt") {
     const hash = await _scrypt(password, salt, 64, 14, 8, 1);
@@ -29,6 +35,7 @@ export async function hashPassword(password: string, algo: "pbkdf2" | "scrypt" =
 export async function verifyHash(stored: string, password: string): Promise<boolean> {
   const parts = stored.split("$");
   try {
+    if (parts[1] === "scram") return verifyScramEntry(stored, password);
     if (parts[1] === "7" && parts.length === 5) {
       const expect = Buffer.from(parts[4]!, "base64");
       const it = Number(parts[2]);

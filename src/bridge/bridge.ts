@@ -34,7 +34,14 @@ export type BridgeState = "connecting" | "connected" | "disconnected" | "stopped
 /** A bridge to one upstream broker (or a list of them to fail over between). */
 export class Bridge {
   state: BridgeState = "disconnected";
-  readonly counters: BridgeCounters = { forwarded: 0, received: 0, unmatched: 0, refused: 0, lastRefusal: 0 };
+  readonly counters: BridgeCounters = {
+    forwarded: 0,
+    received: 0,
+    unmatched: 0,
+    refused: 0,
+    lastRefusal: 0,
+    aliasSaved: 0,
+  };
   private current: BridgeConnection | null = null;
   private failures = 0;
   private serverIdx = 0;

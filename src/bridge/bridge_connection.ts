@@ -9,7 +9,6 @@
 import {
   connectPacket,
   type IConnectPacket,
-  type MqttPacket,
   ServerDecoder,
   type ServerPacket,
   writeAck,
@@ -22,11 +21,12 @@ import { topicMatches } from "../protocol/topic.ts";
 import {
   type BridgeOptions,
   type ForwardRule,
-  localClientId,
   rewriteTopic,
   type SubscriptionRule,
 } from "./bridge_options.ts";
 import { LocalPipe } from "./local_pipe.ts";
+import { writeLocalConnect, writeLocalSubscribes } from "./local_session_packets.ts";
+import { UpstreamAliases } from "./upstream_aliases.ts";
 import { UpstreamSubscriptions } from "./upstream_subscriptions.ts";
 import type { Logger } from "../broker/deps.ts";
 import type { Connection } from "../runtime/connection.ts";
@@ -43,6 +43,8 @@ export interface BridgeCounters {
   refused: number;
   /** The reason code of the last of them. */
   lastRefusal: number;
+  /** Bytes of topic names not sent upstream thanks to Topic Aliases, less the aliases' own bytes. */
+  aliasSaved: number;
 }
 
 /** What a BridgeConnection needs from its owner. */
@@ -63,36 +65,6 @@ type Phase = "connack" | "local" | "localSub" | "sub" | "ready" | "closed";
 
 const ACK_TYPE = { puback: 4, pubrec: 5, pubrel: 6, pubcomp: 7 } as const;
 
-/** CONNECT of the bridge's own persistent session on the local broker. */
-export function writeLocalConnect(w: PacketWriter, o: BridgeOptions, window: number): void {
-  const connect = {
-    cmd: "connect",
-    protocolId: "MQTT",
-    protocolVersion: 5,
-    clientId: localClientId(o.name),
-    clean: false,
-    keepalive: 0,
-    properties: { sessionExpiryInterval: 0xffffffff, receiveMaximum: window },
-  };
-  writePacket(w, connect as MqttPacket, 5);
-}
-
-/**
- * One SUBSCRIBE per forward rule: its Subscription Identifier names the rule in every delivery. No
- * Local keeps what the bridge brought down from going back up; retained messages are not replayed.
- */
-export function writeLocalSubscribes(w: PacketWriter, o: BridgeOptions): void {
-  o.forwards.forEach((r, i) => {
-    const sub = {
-      cmd: "subscribe",
-      messageId: i + 1,
-      subscriptions: [{ topic: r.filter, qos: r.qos, nl: true, rap: true, rh: 2 }],
-      properties: { subscriptionIdentifier: i + 1 },
-    };
-    writePacket(w, sub as MqttPacket, 5);
-  });
-}
-
 /** One upstream connection and its local twin. */
 export class BridgeConnection {
   private phase: Phase = "connack";
@@ -112,6 +84,8 @@ export class BridgeConnection {
   private lastTx = Date.now();
   private timer: ReturnType<typeof setInterval> | null = null;
   private localFlushQueued = false;
+  /** Topic Aliases toward upstream, as many as its CONNACK grants (MQTT 5). */
+  private aliases: UpstreamAliases | null = null;
 
   constructor(private readonly d: BridgeConnectionDeps) {
     this.up = new ServerDecoder(d.opts.protoVer);
@@ -216,6 +190,8 @@ export class BridgeConnection {
     if (code !== 0) return this.close(`upstream refused the connection (code 0x${code.toString(16)})`);
     const o = this.d.opts;
     const window = Math.min(o.window, p.properties?.receiveMaximum ?? 65535);
+    const aliasMax = o.protoVer === 5 ? p.properties?.topicAliasMaximum ?? 0 : 0;
+    if (aliasMax > 0) this.aliases = new UpstreamAliases(aliasMax, this.d.counters);
     this.phase = "local";
     this.pipe = new LocalPipe(`bridge ${o.name}`, {
       bytes: (buf) => this._fromLocal(buf),
@@ -324,7 +300,8 @@ export class BridgeConnection {
     out.v5 = o.protoVer === 5;
     out.props = p.props;
     out.expiry = p.expiry;
-    writePublish(this.upW, out, Buffer.byteLength(out.topic));
+    const topicBytes = Buffer.byteLength(out.topic);
+    writePublish(this.upW, out, this.aliases === null ? topicBytes : this.aliases.apply(out, topicBytes));
     this.d.counters.forwarded++;
   }
 

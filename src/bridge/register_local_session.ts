@@ -5,7 +5,7 @@
  */
 import { type MqttPacket, ServerDecoder, writePacket } from "../protocol/codec.ts";
 import { PacketWriter } from "../protocol/packet_writer.ts";
-import { writeLocalConnect, writeLocalSubscribes } from "./bridge_connection.ts";
+import { writeLocalConnect, writeLocalSubscribes } from "./local_session_packets.ts";
 import type { BridgeOptions } from "./bridge_options.ts";
 import { LocalPipe } from "./local_pipe.ts";
 import type { Connection } from "../runtime/connection.ts";

@@ -21,6 +21,18 @@ export interface AclVerdict {
   rule: string;
 }
 
+/** A step of an enhanced authentication exchange (MQTT 5 AUTH). */
+export type AuthStep =
+  | { kind: "continue"; data: Buffer }
+  | { kind: "success"; data: Buffer; username: string }
+  | { kind: "fail"; reason: string };
+
+/** One client's enhanced authentication exchange: its first message, then each one after. */
+export interface EnhancedAuth {
+  first(data: Buffer | undefined): AuthStep;
+  next(data: Buffer | undefined): AuthStep;
+}
+
 /** Authentication and access control, supplied by src/auth; replaced as a whole on reload. */
 export interface AuthHooks {
   /**
@@ -50,6 +62,12 @@ export interface AuthHooks {
    * access is still on)? The password is not asked again. `byCertificate` as for authenticate.
    */
   stillAuthenticated(who: Identity, byCertificate: boolean): boolean;
+  /**
+   * An exchange for an MQTT 5 Authentication Method, null when the method is not offered (CONNACK
+   * 0x8C). `offered` names the methods, for that refusal.
+   */
+  enhanced?(method: string): EnhancedAuth | null;
+  readonly offered?: readonly string[];
   /** `auth.deny_action`: on a denial, carry on or close the connection with 0x87. */
   readonly denyAction: "ignore" | "disconnect";
 }

@@ -11,7 +11,9 @@ import type { BrokerContext } from "./context.ts";
 import { type EncodeScratch, fillOutput } from "./fill_output.ts";
 import { handleAck } from "./handle/ack.ts";
 import { handleConnect } from "./handle/connect.ts";
-import { handleAuth, handleDisconnect, handlePingreq } from "./handle/control.ts";
+import { handleDisconnect, handlePingreq } from "./handle/control.ts";
+import { handleAuth } from "./handle/auth.ts";
+import { redirectConnected } from "./redirect.ts";
 import { handlePublish } from "./handle/publish.ts";
 import { handleSubscribe, handleUnsubscribe } from "./handle/subscribe.ts";
 import { CONNECT_TIMEOUT_MS, tickKeepalive } from "./keepalive.ts";
@@ -193,7 +195,9 @@ function _operations(
       }
     },
     configure(opts) {
+      const before = ctx.opts.serverReference;
       ctx.opts = { ...ctx.opts, ...opts };
+      if (ctx.opts.serverReference !== "" && ctx.opts.serverReference !== before) redirectConnected(ctx);
       for (const s of ctx.sessions.values()) s.queue.bound = queueBound(ctx, s.clientId);
     },
     setAuth(auth) {
@@ -269,6 +273,10 @@ function _stats(ctx: BrokerContext): ReturnType<Broker["stats"]> {
 
 function _dispatch(ctx: BrokerContext, c: Client, p: InboundPacket): void {
   if (c.state === ClientState.New) {
+    if (p.cmd === "auth" && c.authx !== null) return handleAuth(ctx, c, p);
+    if (c.authx !== null) {
+      throw new MqttError(RC.PROTOCOL_ERROR, `${p.cmd} during authentication`, "[MQTT-4.12.0-4]");
+    }
     if (p.cmd !== "connect") {
       throw new MqttError(RC.PROTOCOL_ERROR, `${p.cmd} before CONNECT`, "[MQTT-3.1.0-1]");
     }
@@ -292,7 +300,7 @@ function _dispatch(ctx: BrokerContext, c: Client, p: InboundPacket): void {
     case "disconnect":
       return handleDisconnect(ctx, c, p);
     case "auth":
-      return handleAuth(ctx, c);
+      return handleAuth(ctx, c, p);
     case "connect":
       throw new MqttError(RC.PROTOCOL_ERROR, "Second CONNECT", "[MQTT-3.1.0-2]");
   }

@@ -19,6 +19,8 @@ export function createClient(id: number, sink: ClientSink): Client {
     aliasMaxOut: 0,
     aliasOut: null,
     aliasIn: null,
+    authMethod: null,
+    authx: null,
     problemInfo: true,
     graceful: false,
     username: undefined,
@@ -51,6 +53,27 @@ export function sendCtrl(c: Client, item: CtrlItem): void {
 /** Packs an acknowledgement for {@link sendCtrl}: `type` 4..7, 13 for PINGRESP. */
 export function ackItem(type: number, messageId: number, reasonCode = 0): number {
   return (type << 24) | (reasonCode << 16) | messageId;
+}
+
+/**
+ * A PUBACK or PUBREC refusing a message: with `reason` as Reason String for an MQTT 5 client that
+ * did not turn problem information off [MQTT-3.1.2-29], else packed like any acknowledgement.
+ */
+export function refusalAck(
+  c: Client,
+  qos: number,
+  messageId: number,
+  code: number,
+  reason: string,
+): CtrlItem {
+  if (c.version !== 5) return ackItem(qos === 1 ? 4 : 5, messageId, 0);
+  if (!c.problemInfo) return ackItem(qos === 1 ? 4 : 5, messageId, code);
+  return {
+    cmd: qos === 1 ? "puback" : "pubrec",
+    messageId,
+    reasonCode: code,
+    properties: { reasonString: reason },
+  };
 }
 
 /** The IP address of "ip:port" / "[v6]:port" / "::ffff:v4:port", without the port. */

@@ -31,6 +31,19 @@ export interface BrokerOptions {
   maxRetainedBytes: number;
   /** User Properties in one packet; a packet with more closes its connection with 0x97 (`mqtt.property_size`). */
   maxUserProperties: number;
+  /**
+   * Response Information for clients that ask for it in CONNECT, `%c` and `%u` filled in with the
+   * client identifier and user name; "" sends none (`mqtt.response_information`).
+   */
+  responseInformation: string;
+  /**
+   * Another broker to send clients to: MQTT 5 clients get CONNACK (and, when it is set by a reload,
+   * DISCONNECT) 0x9C Use another server, or 0x9D Server moved when `serverMoved`, with this as
+   * Server Reference; MQTT 3 clients are refused as "server unavailable". "" for none
+   * (`mqtt.server_reference`, `mqtt.server_moved`).
+   */
+  serverReference: string;
+  serverMoved: boolean;
   /** Queue bounds of particular sessions, by client id, instead of maxQueueLen (a bridge's cache). */
   sessionQueueLen: ReadonlyMap<string, number>;
 }
@@ -50,5 +63,8 @@ export const DEFAULT_BROKER_OPTIONS: Readonly<BrokerOptions> = {
   maxRetained: 100_000,
   maxRetainedBytes: 128 * 1024 * 1024,
   maxUserProperties: 32,
+  responseInformation: "",
+  serverReference: "",
+  serverMoved: false,
   sessionQueueLen: new Map(),
 };

@@ -49,13 +49,22 @@ export function openSession(
  * Closes `c`: MQTT 5 clients first get DISCONNECT with `code` [MQTT-4.13.1-1], MQTT 3 clients are
  * just disconnected. Detaches it from its session.
  */
-export function disconnectClient(ctx: BrokerContext, c: Client, code: number, reason?: string): void {
+export function disconnectClient(
+  ctx: BrokerContext,
+  c: Client,
+  code: number,
+  reason?: string,
+  serverReference?: string,
+): void {
   if (c.state === ClientState.Closed) return;
   c.closeReason ??= reason === undefined ? `reason 0x${code.toString(16)}` : reason;
   if (c.closeCode < 0) c.closeCode = code;
   if (c.version === 5 && c.state === ClientState.Connected) {
     const p: MqttPacket = { cmd: "disconnect", reasonCode: code };
-    if (reason !== undefined && c.problemInfo) p.properties = { reasonString: reason };
+    const props: NonNullable<typeof p.properties> = {};
+    if (reason !== undefined && c.problemInfo) props.reasonString = reason;
+    if (serverReference !== undefined) props.serverReference = serverReference;
+    if (reason !== undefined || serverReference !== undefined) p.properties = props;
     c.ctrl.push(p);
   }
   detachClient(ctx, c);

@@ -6,7 +6,18 @@
  */
 import type { MqttPacket } from "../protocol/codec.ts";
 import type { PublishTemplate } from "../protocol/publish_codec.ts";
-import type { AclVerdict, Identity } from "./auth_port.ts";
+import type { AclVerdict, EnhancedAuth, Identity } from "./auth_port.ts";
+
+/**
+ * An enhanced authentication exchange: at CONNECT, `connected` goes on with the CONNECT (the user
+ * and the data for CONNACK) and `refuse` answers CONNACK; for a re-authentication both are null.
+ */
+export interface AuthExchange {
+  method: string;
+  ex: EnhancedAuth;
+  connected: ((username: string, data: Buffer) => void) | null;
+  refuse: ((code: number, reason: string) => void) | null;
+}
 import type { OutQueue } from "./outbound.ts";
 import type { InflightTable } from "./inflight_table.ts";
 
@@ -73,6 +84,10 @@ export interface Client {
   aliasOut: Map<string, number> | null;
   /** Topic aliases the client has set toward the broker. */
   aliasIn: Map<number, string> | null;
+  /** The MQTT 5 Authentication Method agreed in CONNECT, null for none [MQTT-4.12.0-1]. */
+  authMethod: string | null;
+  /** An enhanced authentication exchange going on (handle/auth.ts). */
+  authx: AuthExchange | null;
   /** Request Problem Information: false suppresses reason strings [MQTT-3.1.2-29]. */
   problemInfo: boolean;
   /** DISCONNECT received (the will is then not sent unless reason 0x04). */

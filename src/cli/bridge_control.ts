@@ -63,6 +63,7 @@ export function bridgeControl(
       ...bridge.cacheStatus(),
       forwarded: bridge.counters.forwarded,
       received: bridge.counters.received,
+      aliasBytesSaved: bridge.counters.aliasSaved,
     }),
     setEnabled: (on) => (on ? bridge.switchOn() : bridge.switchOff()),
     update: (section) =>

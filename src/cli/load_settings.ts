@@ -78,6 +78,9 @@ export function brokerOptions(st: Settings): BrokerOptions {
     maxRetained: m.max_retained_messages,
     maxRetainedBytes: m.max_retained_bytes,
     maxUserProperties: m.property_size,
+    responseInformation: m.response_information,
+    serverReference: m.server_reference,
+    serverMoved: m.server_moved,
     sessionQueueLen: new Map(st.bridges.map((b) => [localClientId(b.name), b.cacheSize])),
   };
 }

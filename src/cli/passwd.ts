@@ -8,12 +8,14 @@ import type { Runtime } from "../runtime/runtime.ts";
 import type { CliIo } from "./start.ts";
 
 export const PASSWD_USAGE =
-  `Usage: broker passwd [-c] [--scrypt] FILE USER        (asks for the password on stdin)
-       broker passwd -b [-c] [--scrypt] FILE USER PASSWORD
+  `Usage: broker passwd [-c] [--scrypt | --scram] FILE USER        (asks for the password on stdin)
+       broker passwd -b [-c] [--scrypt | --scram] FILE USER PASSWORD
        broker passwd -D FILE USER
 
 Adds or changes USER in FILE, a password list for auth.password = {include "FILE"}, with a
-PBKDF2-SHA512 hash in Mosquitto's $7$ format (or scrypt with --scrypt).
+PBKDF2-SHA512 hash in Mosquitto's $7$ format (or scrypt with --scrypt). --scram keeps the
+SCRAM-SHA-1 and SCRAM-SHA-256 keys instead, so that the user can also sign in by MQTT 5 enhanced
+authentication (a CONNECT with a password works as well).
   -c        create FILE (overwriting it)
   -b        take the password from the command line
   -D        delete USER
@@ -33,6 +35,7 @@ export async function passwdCommand(
       b: { type: "boolean", short: "b" },
       D: { type: "boolean", short: "D" },
       scrypt: { type: "boolean" },
+      scram: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     allowPositionals: true,
@@ -71,7 +74,12 @@ export async function passwdCommand(
       return 1;
     }
     const entry = `${JSON.stringify(user)}: ${
-      JSON.stringify(await hashPassword(password, values.scrypt === true ? "scrypt" : "pbkdf2"))
+      JSON.stringify(
+        await hashPassword(
+          password,
+          values.scram === true ? "scram" : values.scrypt === true ? "scrypt" : "pbkdf2",
+        ),
+      )
     }`;
     if (at < 0) lines.push(entry);
     else lines[at] = entry;

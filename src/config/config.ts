@@ -125,6 +125,11 @@ const mqttSpec = obj({
   max_inflight_window: int(2048, 1, 65535),
   max_keepalive: int(65535, 1, 65535),
   max_topic_alias: int(64, 0, 65535),
+  /** Ours (MQTT 5): Response Information for clients that ask, %c and %u filled in; "" for none. */
+  response_information: str(""),
+  /** Ours (MQTT 5): send clients to this broker (Server Reference, 0x9C; 0x9D with server_moved). */
+  server_reference: str(""),
+  server_moved: bool(false),
   /** Mosquitto's name (NanoMQ has none): seconds between `$SYS/broker/...` updates, 0 for none. */
   sys_interval: int(10, 0, 86_400),
   max_awaiting_rel: notice(duration(10_000, 0, 86_400_000), "is not supported (NanoMQ ignores it too)"),

@@ -41,6 +41,12 @@ export function writeControl(w: PacketWriter, p: MqttPacket, version: number): v
       return _frame(w, 0xe0, v5 ? _reasoned(p.reasonCode ?? 0, p.properties) : []);
     case "auth":
       return _frame(w, 0xf0, _reasoned(p.reasonCode, p.properties));
+    case "puback":
+    case "pubrec":
+      return _frame(w, p.cmd === "puback" ? 0x40 : 0x50, [
+        _u16(p.messageId),
+        ..._reasoned(p.reasonCode, p.properties),
+      ]);
   }
 }
 

@@ -131,6 +131,14 @@ export interface IAuthPacket {
   properties?: Properties;
 }
 
+/** An acknowledgement with a reason string (MQTT 5); plain ones go as packed numbers. */
+export interface IReasonedAckPacket {
+  cmd: "puback" | "pubrec";
+  messageId: number;
+  reasonCode: number;
+  properties?: Properties;
+}
+
 /** Every control packet, either direction. */
 export type MqttPacket =
   | IConnectPacket
@@ -142,4 +150,5 @@ export type MqttPacket =
   | IPingreqPacket
   | IPingrespPacket
   | IDisconnectPacket
-  | IAuthPacket;
+  | IAuthPacket
+  | IReasonedAckPacket;

@@ -11,6 +11,8 @@ export interface TcpProxy {
   /** Stops forwarding in both directions without closing anything, until restore(). */
   blackhole(): void;
   restore(): void;
+  /** Bytes forwarded toward the target so far. */
+  bytesUp(): number;
   close(): Promise<void>;
 }
 
@@ -18,21 +20,24 @@ export interface TcpProxy {
 export function startTcpProxy(target: number): Promise<TcpProxy> {
   let mode: "open" | "cut" | "blackhole" = "open";
   const pairs = new Set<[net.Socket, net.Socket]>();
+  let up = 0;
   const server = net.createServer((client) => {
     if (mode === "cut") return void client.destroy();
-    const up = net.connect(target, "127.0.0.1");
-    const pair: [net.Socket, net.Socket] = [client, up];
+    const server = net.connect(target, "127.0.0.1");
+    const pair: [net.Socket, net.Socket] = [client, server];
     pairs.add(pair);
     const relay = (from: net.Socket, to: net.Socket) =>
       from.on("data", (d) => {
-        if (mode === "open") to.write(d);
+        if (mode !== "open") return;
+        if (to === server) up += d.length;
+        to.write(d);
       });
-    relay(client, up);
-    relay(up, client);
+    relay(client, server);
+    relay(server, client);
     const end = () => {
       pairs.delete(pair);
       client.destroy();
-      up.destroy();
+      server.destroy();
     };
     for (const s of pair) {
       s.on("error", end);
@@ -56,6 +61,7 @@ export function startTcpProxy(target: number): Promise<TcpProxy> {
         restore() {
           mode = "open";
         },
+        bytesUp: () => up,
         close() {
           for (const [a, b] of pairs) {
             a.destroy();

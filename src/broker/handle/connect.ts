@@ -17,6 +17,8 @@ import { detachClient, disconnectClient, openSession } from "../sessions.ts";
 import { journalSession } from "../durable.ts";
 import { publishConnected } from "../client_events.ts";
 import { connectOverLimit } from "../limits.ts";
+import { startEnhancedAuth } from "./auth.ts";
+import { redirectCode } from "../redirect.ts";
 import { type Client, ClientState, type WillSpec } from "../state.ts";
 
 type ConnectIn = IConnectPacket & { raw?: Buffer };
@@ -46,10 +48,9 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
     ctx.limits.hit(over.name, `a CONNECT from ${c.sink.remoteAddress} was refused: ${over.text}`, p.clientId);
     return refuseConnect(ctx, c, over.code, over.text);
   }
-  const props = p.properties ?? {};
-  if (v === 5 && props.authenticationMethod !== undefined) {
-    refuseConnect(ctx, c, RC.BAD_AUTHENTICATION_METHOD, "No authentication method is configured");
-    return;
+  if (ctx.opts.serverReference !== "" && c.sink.trusted !== true) {
+    const ref = ctx.opts.serverReference;
+    return refuseConnect(ctx, c, redirectCode(ctx), `Connect to ${ref}`, ref);
   }
   let clientId = p.clientId;
   let assigned: string | undefined;
@@ -80,7 +81,11 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
   const certUser = c.sink.certUsername;
   if (certUser !== undefined) p.username = certUser; // the certificate, not the CONNECT, says who it is
   const auth = ctx.auth;
-  if (auth === null || c.sink.trusted === true) return _accept(ctx, c, p, clientId, assigned, keepalive);
+  const method = v === 5 ? p.properties?.authenticationMethod : undefined;
+  if (auth === null || c.sink.trusted === true) {
+    if (method === undefined) return _accept(ctx, c, p, clientId, assigned, keepalive);
+    return refuseConnect(ctx, c, RC.BAD_AUTHENTICATION_METHOD, "No authentication method is configured");
+  }
   const cert = c.sink.peerCertificate?.();
   const who: Identity = (c.identity = {
     clientId,
@@ -91,6 +96,7 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
     certCn: cert?.cn,
     certSubject: cert?.subject,
   });
+  if (method !== undefined) return _enhanced(ctx, c, p, method, [clientId, assigned, keepalive]);
   const verdict = auth.authenticate(who, p.password, certUser !== undefined);
   if (typeof verdict === "number") return _authenticated(ctx, c, p, verdict, [clientId, assigned, keepalive]);
   // the answer comes later: read nothing more from this connection until then
@@ -100,6 +106,25 @@ export function handleConnect(ctx: BrokerContext, c: Client, p: ConnectIn): void
     _authenticated(ctx, c, p, code, [clientId, assigned, keepalive]);
     if (--c.holds === 0 && (c.state as ClientState) !== ClientState.Closed) c.sink.release();
   });
+}
+
+/** The client proves who it is by the CONNECT's Authentication Method (handle/auth.ts). */
+function _enhanced(
+  ctx: BrokerContext,
+  c: Client,
+  p: ConnectIn,
+  method: string,
+  pending: [string, string | undefined, number],
+): void {
+  const refuse = (code: number, reason: string) => refuseConnect(ctx, c, code, reason);
+  startEnhancedAuth(ctx, c, method, p.properties?.authenticationData, (username, data) => {
+    if (p.username !== undefined && p.username !== username) {
+      return refuse(RC.BAD_USER_NAME_OR_PASSWORD, "The CONNECT's user name is not the one authenticated");
+    }
+    p.username = c.identity!.username = username;
+    p.properties!.authenticationData = data; // the method's last word goes in CONNACK
+    _authenticated(ctx, c, p, 0, pending);
+  }, refuse);
 }
 
 function _authenticated(
@@ -156,7 +181,8 @@ function _accept(
   c.cleanStart = cleanStart;
   c.connectedAt = ctx.deps.now();
   c.deadline = c.connectedAt + c.keepaliveMs * ctx.opts.keepaliveMultiplier;
-  sendCtrl(c, _connack(ctx, c, present, assigned, keepalive !== (p.keepalive ?? 0) ? keepalive : -1));
+  const serverKa = keepalive !== (p.keepalive ?? 0) ? keepalive : -1;
+  sendCtrl(c, _connack(ctx, c, p, present, assigned, serverKa));
   publishConnected(ctx, c);
   _connectedHooks(ctx, c, clientId);
   ctx.deps.log.info(
@@ -184,7 +210,13 @@ function _tooManySessions(ctx: BrokerContext, c: Client, clientId: string): bool
 }
 
 /** Answers CONNACK with a failure code and closes [MQTT-3.2.2-6]. */
-export function refuseConnect(ctx: BrokerContext, c: Client, code: number, reason: string): void {
+export function refuseConnect(
+  ctx: BrokerContext,
+  c: Client,
+  code: number,
+  reason: string,
+  serverReference?: string,
+): void {
   if (c.connectInfo !== null) ctx.hooks.connack?.(c, c.connectInfo, code);
   c.connectInfo = null;
   const p: MqttPacket = {
@@ -193,7 +225,10 @@ export function refuseConnect(ctx: BrokerContext, c: Client, code: number, reaso
     reasonCode: code,
     returnCode: toV3ConnackCode(code),
   };
-  if (c.version === 5) p.properties = { reasonString: reason };
+  if (c.version === 5) {
+    p.properties = { reasonString: reason };
+    if (serverReference !== undefined) p.properties.serverReference = serverReference;
+  }
   if (c.version === 0) c.version = 4;
   c.closeReason = `refused: ${reason}`;
   ctx.deps.log.info(`Refused a connection from ${c.sink.remoteAddress}: ${reason}`);
@@ -296,6 +331,7 @@ function _will(p: ConnectIn, by: Identity | null): WillSpec | null {
 function _connack(
   ctx: BrokerContext,
   c: Client,
+  connect: ConnectIn,
   present: boolean,
   assigned: string | undefined,
   serverKa: number,
@@ -309,6 +345,16 @@ function _connack(
   if (max < 268435455) props.maximumPacketSize = max;
   if (assigned !== undefined) props.assignedClientIdentifier = assigned;
   if (serverKa >= 0) props.serverKeepAlive = serverKa;
+  const asked = connect.properties;
+  if (c.authMethod !== null) {
+    props.authenticationMethod = c.authMethod;
+    if (asked?.authenticationData !== undefined) props.authenticationData = asked.authenticationData;
+  }
+  if (asked?.requestResponseInformation === true && o.responseInformation !== "") {
+    // [MQTT-3.1.2-28]: sent only when asked for
+    props.responseInformation = o.responseInformation.replaceAll("%c", c.session!.clientId)
+      .replaceAll("%u", c.username ?? "");
+  }
   p.properties = props;
   return p;
 }

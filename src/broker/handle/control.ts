@@ -1,9 +1,9 @@
-/** PINGREQ, DISCONNECT and AUTH from a client. */
+/** PINGREQ and DISCONNECT from a client (AUTH: auth.ts). */
 import type { IDisconnectPacket } from "../../protocol/codec.ts";
 import { MqttError, RC } from "../../protocol/reason_code.ts";
 import { ackItem, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
-import { detachClient, disconnectClient } from "../sessions.ts";
+import { detachClient } from "../sessions.ts";
 import type { Client } from "../state.ts";
 
 /** Answers PINGREQ with PINGRESP [MQTT-3.12.4-1]. */
@@ -30,12 +30,4 @@ export function handleDisconnect(ctx: BrokerContext, c: Client, p: IDisconnectPa
   c.closeReason = `DISCONNECT from the client (0x${(p.reasonCode ?? 0).toString(16).padStart(2, "0")})`;
   detachClient(ctx, c); // the server sends nothing back [MQTT-3.14.4-1]
   c.sink.close();
-}
-
-/**
- * No authentication method can have been agreed (CONNECT with one gets CONNACK 0x8C), so AUTH is a
- * Protocol Error [MQTT-4.12.0-6]; 0x8C itself is not a valid DISCONNECT reason code.
- */
-export function handleAuth(ctx: BrokerContext, c: Client): void {
-  disconnectClient(ctx, c, RC.PROTOCOL_ERROR, "AUTH without an authentication method; none is configured");
 }

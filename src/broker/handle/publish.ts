@@ -2,7 +2,7 @@
 import type { PublishPacket } from "../../protocol/publish_codec.ts";
 import { MqttError, RC } from "../../protocol/reason_code.ts";
 import { isValidUtf8 } from "../../protocol/utf8.ts";
-import { ackItem, sendCtrl } from "../client.ts";
+import { ackItem, refusalAck, sendCtrl } from "../client.ts";
 import type { BrokerContext } from "../context.ts";
 import { createMessage } from "../message.ts";
 import { publishMessage } from "../router.ts";
@@ -46,7 +46,8 @@ export function handlePublish(ctx: BrokerContext, c: Client, p: PublishPacket): 
     if (qos === 0) {
       throw new MqttError(RC.PAYLOAD_FORMAT_INVALID, "Payload is not UTF-8 as its format indicator says");
     }
-    sendCtrl(c, ackItem(qos === 1 ? PUBACK : PUBREC, p.messageId, RC.PAYLOAD_FORMAT_INVALID));
+    const why = "The payload is not UTF-8 as its Payload Format Indicator says";
+    sendCtrl(c, refusalAck(c, qos, p.messageId, RC.PAYLOAD_FORMAT_INVALID, why));
     return;
   }
   const expiresAt = p.expiry >= 0 ? ctx.deps.now() + p.expiry * 1000 : 0;
@@ -84,7 +85,7 @@ function _overLimit(ctx: BrokerContext, c: Client, p: PublishPacket, over: Limit
   const why = topicLimitText(ctx.opts, over);
   ctx.limits.hit(over, `a PUBLISH was refused: ${why}`, c.session!.clientId);
   if (c.version !== 5 || p.qos === 0) return disconnectClient(ctx, c, RC.TOPIC_NAME_INVALID, why);
-  sendCtrl(c, ackItem(p.qos === 1 ? PUBACK : PUBREC, p.messageId, RC.TOPIC_NAME_INVALID));
+  sendCtrl(c, refusalAck(c, p.qos, p.messageId, RC.TOPIC_NAME_INVALID, why));
 }
 
 /**
@@ -102,7 +103,10 @@ function _denied(ctx: BrokerContext, c: Client, p: PublishPacket): void {
     c.session!.rxQos2.set(p.messageId, true); // its PUBREL completes the flow
     journalRxQos2(ctx, c.session!, p.messageId, true);
   }
-  sendCtrl(c, ackItem(p.qos === 1 ? PUBACK : PUBREC, p.messageId, v5 ? RC.NOT_AUTHORIZED : 0));
+  sendCtrl(
+    c,
+    refusalAck(c, p.qos, p.messageId, RC.NOT_AUTHORIZED, `Not authorized to publish to ${p.topic}`),
+  );
 }
 
 /** Applies and records Topic Aliases [MQTT-3.3.2-7] .. [MQTT-3.3.2-12]. */

@@ -68,8 +68,28 @@ function _subscribeAll(
       added.push(sub);
     }
   }
-  sendAck(ctx, c, { cmd: "suback", messageId: p.messageId ?? 0, granted });
+  const ack: MqttPacket = { cmd: "suback", messageId: p.messageId ?? 0, granted };
+  if (v5 && c.problemInfo && granted.some((g) => g >= 0x80)) {
+    ack.properties = { reasonString: _refusals(p, granted) };
+  }
+  sendAck(ctx, c, ack);
   return added;
+}
+
+const REFUSAL_TEXT: Record<number, string> = {
+  [RC.NOT_AUTHORIZED]: "not authorized",
+  [RC.TOPIC_FILTER_INVALID]: "not a valid filter or over the topic limits",
+  [RC.QUOTA_EXCEEDED]: "over mqtt.max_subscriptions",
+  [RC.SHARED_SUBSCRIPTIONS_NOT_SUPPORTED]: "shared subscriptions are not supported here",
+};
+
+/** The SUBACK's Reason String: each refused filter and why. */
+function _refusals(p: ISubscribePacket, granted: number[]): string {
+  const parts: string[] = [];
+  granted.forEach((g, i) => {
+    if (g >= 0x80) parts.push(`${p.subscriptions[i]!.topic}: ${REFUSAL_TEXT[g] ?? `0x${g.toString(16)}`}`);
+  });
+  return `Refused ${parts.join("; ")}`;
 }
 
 function _subscriptionId(p: ISubscribePacket): number {
