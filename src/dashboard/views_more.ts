@@ -3,6 +3,9 @@ import { api, type Json } from "./api.ts";
 import { count, h, put, stat, table } from "./dom.ts";
 import type { Ctx, View } from "./view.ts";
 
+/** How often the retained list is read again (a gateway may keep 100,000 of them). */
+const RETAINED_EVERY_MS = 10_000;
+
 /** Longest payload shown in a table cell. */
 const PREVIEW = 200;
 
@@ -10,7 +13,11 @@ export function retainedView(): View {
   const filter = h("input", { type: "search", placeholder: "topic filter, e.g. sensors/#", value: "#" });
   const list = h("div");
   let ctxRef: Ctx | null = null;
-  filter.addEventListener("change", () => ctxRef?.refresh());
+  let fetched = 0;
+  filter.addEventListener("change", () => {
+    fetched = 0;
+    ctxRef?.refresh();
+  });
   return {
     title: "Retained",
     mount(el) {
@@ -18,6 +25,9 @@ export function retainedView(): View {
     },
     async update(ctx) {
       ctxRef = ctx;
+      // the broker matches and sorts every retained message for this list: not on every tick
+      if (Date.now() - fetched < RETAINED_EVERY_MS) return;
+      fetched = Date.now();
       const r = await api(`retained?topic=${encodeURIComponent(filter.value || "#")}&_limit=500`);
       put(
         list,

@@ -1,12 +1,15 @@
 /**
- * The dashboard in a real headless browser (Playwright driving Debian's Chromium, both installed
- * by scripts/install_test_deps.sh) against the release binary, bridged to a second broker:
+ * The dashboard in a real headless browser (playwright-core from npm driving Debian's Chromium,
+ * which scripts/install_test_deps.sh installs) against the release binary, bridged to a second broker:
  * signing in (a wrong password refused), the message rate moving while a client publishes and
  * falling back when it stops, kicking a client (it gets DISCONNECT 0x98), switching the bridge
- * off (messages cached, shown) and on (the cache drains upstream).
+ * off (messages cached, shown) and on (the cache drains upstream); signing in with a JWT.
  */
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { after, before, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
@@ -121,4 +124,42 @@ test("switching the bridge off caches what is forwarded; on again, it drains ups
   await page.waitForSelector("#bridge-cached-cloud:text-is('0')", WAIT);
   for (let i = 0; i < 100 && got.length < 5; i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(got, ["m0", "m1", "m2", "m3", "m4"]);
+});
+
+/** An HS256 token with these claims, as the broker's http_server.jwt checks it. */
+function hs256(secret: string, claims: object): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const data = `${part({ alg: "HS256", typ: "JWT" })}.${part(claims)}`;
+  return `${data}.${createHmac("sha256", secret).update(data).digest("base64url")}`;
+}
+
+test("JWT: the form asks for a token, a valid one signs in, signing out returns to the form", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "dash-jwt-"));
+  const secret = "a-shared-secret-of-at-least-32-bytes!";
+  writeFileSync(join(dir, "jwt.secret"), secret);
+  const jb = await startTcpBroker(
+    `http_server { auth_type = jwt, jwt.public.keyfile = "${join(dir, "jwt.secret")}" }\n`,
+  );
+  try {
+    const p = await browser.newPage();
+    await p.goto(`http://127.0.0.1:${jb.httpPort}/`);
+    await p.waitForSelector("textarea[name=token]", WAIT);
+    assert.equal(await p.isVisible("input[name=username]"), false);
+    await p.fill(
+      "textarea[name=token]",
+      hs256("another-secret-that-is-32-bytes-long", { iss: "jwt.secret" }),
+    );
+    await p.click("button[type=submit]");
+    await p.waitForSelector("#login-error:has-text('Wrong credentials')", WAIT);
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    await p.fill("textarea[name=token]", hs256(secret, { iss: "jwt.secret", exp }));
+    await p.click("button[type=submit]");
+    await p.waitForSelector("#stat-connections", WAIT);
+    await p.click("#logout");
+    await p.waitForSelector("textarea[name=token]", WAIT);
+    assert.equal(await p.isVisible("#app"), false);
+    await p.close();
+  } finally {
+    await jb.stop();
+  }
 });

@@ -3,7 +3,8 @@
  * (its AUTH exchange) against users written by `broker passwd --scram` and a plain-text NanoMQ
  * password; the server's signature checked by the client; a wrong password (0x86), an unknown
  * method (0x8C); re-authentication on a connected client with raw packets (AUTH 0x19 -> 0x18 ->
- * 0x18 -> 0x00), which keeps the session, and a failed one (DISCONNECT 0x87).
+ * 0x18 -> 0x00), which keeps the session, and a failed one (DISCONNECT 0x87); and on a broker with two
+ * workers, where a connection may be relayed to the worker its session lives on.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -20,6 +21,8 @@ import type { RawClient } from "../helpers/raw_client.ts";
 
 const BIN = resolve(process.env.BROKER_BIN ?? "dist/broker-linux-x86_64");
 let b: TcpBroker;
+/** The same users on a broker with two workers: a connection accepted on one is relayed to the other. */
+let two: TcpBroker;
 const open: (MqttClient | RawClient)[] = [];
 
 before(async () => {
@@ -28,11 +31,14 @@ before(async () => {
   writeFileSync(file, '"plain-user": "plain-pw"\n');
   const added = await run(BIN, ["passwd", "-b", "--scram", file, "alice", "alice-pw"]).done;
   assert.equal(added.code, 0, added.stderr);
-  b = await startTcpBroker(`auth {\n  allow_anonymous = false\n  password = {include "${file}"}\n}\n`);
+  const auth = `auth {\n  allow_anonymous = false\n  password = {include "${file}"}\n}\n`;
+  b = await startTcpBroker(auth);
+  two = await startTcpBroker(`system.num_taskq_thread = 2\n${auth}`);
 });
 after(async () => {
   for (const c of open) c instanceof mqtt.MqttClient ? c.end(true) : c.socket.destroy();
   await b.stop();
+  await two.stop();
 });
 
 /** Connects MQTT.js by SCRAM; resolves with the CONNACK, or rejects with the refusal. */
@@ -40,12 +46,15 @@ function scramConnect(
   method: string,
   user: string,
   password: string,
+  port = b.port,
+  clientId?: string,
 ): Promise<{ connack: IConnackPacket; scram: ScramClient; c: MqttClient }> {
   const scram = new ScramClient(method === "SCRAM-SHA-1" ? "sha1" : "sha256", user, password);
-  const c = mqtt.connect(`mqtt://127.0.0.1:${b.port}`, {
+  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, {
     protocolVersion: 5,
     reconnectPeriod: 0,
     properties: { authenticationMethod: method, authenticationData: Buffer.from(scram.first) },
+    ...(clientId === undefined ? {} : { clientId }),
   });
   open.push(c);
   c.handleAuth = (packet, done) => {
@@ -180,4 +189,17 @@ test("a failed re-authentication ends the connection with DISCONNECT 0x87", asyn
   const c = await rawScram();
   await reauth(c, "wrong");
   assert.equal(await closedWith(c), 0x87);
+});
+
+test("with two workers, clients whose sessions live on either worker authenticate by SCRAM", async () => {
+  // client ids hash to both workers; each connection may be accepted by either and relayed
+  for (const id of ["scram-a", "scram-b", "scram-c", "scram-d", "scram-e", "scram-f"]) {
+    const { connack, scram } = await scramConnect("SCRAM-SHA-256", "alice", "alice-pw", two.port, id);
+    assert.equal(connack.reasonCode, 0, id);
+    assert.ok(scram.verifies(String(connack.properties?.authenticationData)), id);
+  }
+  await assert.rejects(
+    scramConnect("SCRAM-SHA-256", "alice", "nope", two.port, "scram-g"),
+    (e: { code?: number }) => e.code === 0x86,
+  );
 });

@@ -270,6 +270,10 @@ function _validate(p: ConnectIn, v: number): MqttError | null {
   if (props?.maximumPacketSize === 0) {
     return new MqttError(RC.PROTOCOL_ERROR, "Maximum Packet Size 0", "[MQTT-3.1.2-24]");
   }
+  if (props?.authenticationData !== undefined && props.authenticationMethod === undefined) {
+    // MQTT 5 §3.1.2.11.10: it is a Protocol Error to include Authentication Data without a Method
+    return new MqttError(RC.PROTOCOL_ERROR, "Authentication Data without an Authentication Method");
+  }
   const w = p.will;
   if (w !== undefined) {
     if (!isValidTopicName(w.topic) || !isCleanString(w.topic, raw)) {

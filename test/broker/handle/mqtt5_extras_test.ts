@@ -132,6 +132,13 @@ describe("Reason Strings and Request Problem Information", () => {
 });
 
 describe("AUTH out of turn", () => {
+  test("Authentication Data without an Authentication Method is a Protocol Error (0x82)", () => {
+    const c = new TestBroker().client(5);
+    const ack = c.connect("d", { properties: { authenticationData: Buffer.from("x") } });
+    assert.equal(ack.reasonCode, RC.PROTOCOL_ERROR);
+    assert.equal(c.closed, true);
+  });
+
   test("AUTH from a client that chose no method is a Protocol Error [MQTT-4.12.0-6]", () => {
     const c = new TestBroker().client(5);
     c.connect("x");
