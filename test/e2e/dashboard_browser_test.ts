@@ -6,7 +6,6 @@
  * off (messages cached, shown) and on (the cache drains upstream); signing in with a JWT.
  */
 import assert from "node:assert/strict";
-import { createHmac } from "node:crypto";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +14,7 @@ import { after, before, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { startTcpBroker, type TcpBroker } from "../helpers/tcp_broker.ts";
+import { hs256, jwt } from "../helpers/jwt.ts";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /** How long a browser-side wait may take before the test fails (a hang guard, not a timing assertion). */
@@ -126,12 +126,7 @@ test("switching the bridge off caches what is forwarded; on again, it drains ups
   assert.deepEqual(got, ["m0", "m1", "m2", "m3", "m4"]);
 });
 
-/** An HS256 token with these claims, as the broker's http_server.jwt checks it. */
-function hs256(secret: string, claims: object): string {
-  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  const data = `${part({ alg: "HS256", typ: "JWT" })}.${part(claims)}`;
-  return `${data}.${createHmac("sha256", secret).update(data).digest("base64url")}`;
-}
+const HS = { alg: "HS256", typ: "JWT" };
 
 test("JWT: the form asks for a token, a valid one signs in, signing out returns to the form", async () => {
   const dir = mkdtempSync(join(tmpdir(), "dash-jwt-"));
@@ -147,12 +142,12 @@ test("JWT: the form asks for a token, a valid one signs in, signing out returns 
     assert.equal(await p.isVisible("input[name=username]"), false);
     await p.fill(
       "textarea[name=token]",
-      hs256("another-secret-that-is-32-bytes-long", { iss: "jwt.secret" }),
+      jwt(HS, { iss: "jwt.secret" }, hs256("another-secret-that-is-32-bytes-long")),
     );
     await p.click("button[type=submit]");
     await p.waitForSelector("#login-error:has-text('Wrong credentials')", WAIT);
     const exp = Math.floor(Date.now() / 1000) + 600;
-    await p.fill("textarea[name=token]", hs256(secret, { iss: "jwt.secret", exp }));
+    await p.fill("textarea[name=token]", jwt(HS, { iss: "jwt.secret", exp }, hs256(secret)));
     await p.click("button[type=submit]");
     await p.waitForSelector("#stat-connections", WAIT);
     await p.click("#logout");

@@ -3,14 +3,20 @@
  * without credentials (they hold no data) with a content security policy, gzipped, revalidated by
  * ETag; the API beside them still refuses requests without credentials, without the challenge
  * that would make a browser open its own dialog when the dashboard asks. And the two endpoints
- * the dashboard added: retained messages and the webhook.
+ * the dashboard added: retained messages and the webhook. And the same files from source under Bun,
+ * built when the broker starts.
  */
 import assert from "node:assert/strict";
 import { gunzipSync } from "node:zlib";
 import { after, before, test } from "node:test";
 import mqtt from "mqtt";
 import { startTcpBroker, type TcpBroker } from "../helpers/tcp_broker.ts";
-import { freePort } from "../helpers/live_broker.ts";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { freePort, waitFor } from "../helpers/live_broker.ts";
+import { run } from "../helpers/run.ts";
 
 let b: TcpBroker;
 let base = "";
@@ -120,5 +126,28 @@ test("GET /api/v4/webhook shows its settings and counters", async () => {
   assert.deepEqual(r.data.events, [{ event: "on_client_connack", topic: null }]);
   for (const k of ["queued", "sent", "failed", "dropped", "retries"]) {
     assert.equal(typeof r.data[k], "number", k);
+  }
+});
+
+test("run from source under Bun (npm start), the dashboard is built at start and served", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "dash-src-"));
+  const [port, httpPort] = [await freePort(), await freePort()];
+  writeFileSync(
+    join(dir, "nanomq.conf"),
+    `listeners.tcp.bind = "127.0.0.1:${port}"\nhttp_server { port = ${httpPort}, auth_type = no_auth }\n`,
+  );
+  const p = run(process.execPath, ["src/main.ts", "start", "--conf", join(dir, "nanomq.conf")], 120_000, {
+    NANOMQ_PID_FILE: join(dir, "nanomq.pid"),
+  });
+  try {
+    const url = `http://127.0.0.1:${httpPort}/dashboard/app.js`;
+    await waitFor(() => fetch(url).then((r) => r.ok, () => false), "the dashboard from source", 60_000);
+    assert.ok((await (await fetch(url)).text()).includes("u-legend"));
+    assert.deepEqual(await (await fetch(`http://127.0.0.1:${httpPort}/dashboard/auth.json`)).json(), {
+      auth: "none",
+    });
+  } finally {
+    p.kill();
+    await p.done;
   }
 });

@@ -5,7 +5,7 @@
  * ctrl/restart and ctrl/stop.
  */
 import assert from "node:assert/strict";
-import { createHmac, generateKeyPairSync, sign } from "node:crypto";
+import { generateKeyPairSync, sign } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { type ApiBroker, json, startApiBroker } from "../helpers/api_broker.ts";
 import { freePort, waitFor } from "../helpers/live_broker.ts";
 import { run } from "../helpers/run.ts";
+import { hs256, jwt } from "../helpers/jwt.ts";
 
 const clients: MqttClient[] = [];
 const brokers: ApiBroker[] = [];
@@ -170,12 +171,6 @@ describe("metrics and $SYS", () => {
   });
 });
 
-function jwt(header: object, claims: object, signer: (data: Buffer) => Buffer): string {
-  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
-  const data = `${enc(header)}.${enc(claims)}`;
-  return `${data}.${signer(Buffer.from(data)).toString("base64url")}`;
-}
-
 describe("HTTP API: JWT and refusals", () => {
   test("RS256: a token signed with the key passes; another key, alg none, an HS256 token, a wrong iss and an expired one do not", async () => {
     const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -201,7 +196,7 @@ describe("HTTP API: JWT and refusals", () => {
     const confused = jwt(
       { alg: "HS256" },
       { iss: "jwtRS256.key.pub", exp },
-      (d) => createHmac("sha256", pem).update(d).digest(),
+      hs256(pem),
     );
     assert.equal((await call(confused)).status, 401, "an HS256 token signed with the public key");
     assert.equal((await call(jwt({ alg: "RS256" }, { iss: "someone", exp }, rs(privateKey)))).status, 401);
@@ -218,11 +213,10 @@ describe("HTTP API: JWT and refusals", () => {
     const secret = "a-shared-secret-of-at-least-32-bytes!";
     writeFileSync(keyfile, `${secret}\n`);
     const b = await broker({ http: `auth_type = jwt\n  jwt.public.keyfile = "${keyfile}"` });
-    const hs = (s: string) => (d: Buffer) => createHmac("sha256", s).update(d).digest();
     const call = (token: string) => b.api("/api/v4/nodes", { headers: { authorization: `Bearer ${token}` } });
-    assert.equal((await call(jwt({ alg: "HS256" }, { iss: "hs.secret" }, hs(secret)))).status, 200);
+    assert.equal((await call(jwt({ alg: "HS256" }, { iss: "hs.secret" }, hs256(secret)))).status, 200);
     assert.equal(
-      (await call(jwt({ alg: "HS256" }, { iss: "hs.secret" }, hs("another-secret-of-at-least-32-bytes"))))
+      (await call(jwt({ alg: "HS256" }, { iss: "hs.secret" }, hs256("another-secret-of-at-least-32-bytes"))))
         .status,
       401,
     );
