@@ -39,9 +39,14 @@ export function rng(seed: number): () => number {
 
 const gen = (p: unknown, v: number): Buffer => mp.generate(p as mp.Packet, { protocolVersion: v as 4 });
 
-/** Valid packets of each kind for MQTT level `v`: the first is a CONNECT. */
-export function seeds(v: 3 | 4 | 5, clientId: string): Buffer[] {
+/**
+ * Valid packets of each kind for MQTT level `v`: the first is a CONNECT. With `scram` (MQTT 5) the
+ * CONNECT starts a SCRAM-SHA-256 exchange as user "fz" and the AUTH packets continue it (with a
+ * proof that cannot be right: the server's nonce is random), so the cases reach the exchange's states.
+ */
+export function seeds(v: 3 | 4 | 5, clientId: string, scram = false): Buffer[] {
   const v5 = v === 5;
+  const method = scram && v5 ? "SCRAM-SHA-256" : "m";
   const props = (p: Record<string, unknown>) => (v5 ? { properties: p } : {});
   const connect = {
     cmd: "connect",
@@ -64,6 +69,9 @@ export function seeds(v: 3 | 4 | 5, clientId: string): Buffer[] {
       receiveMaximum: 100,
       topicAliasMaximum: 10,
       userProperties: { a: "b" },
+      ...(method === "m"
+        ? {}
+        : { authenticationMethod: method, authenticationData: Buffer.from("n,,n=fz,r=fzNonce") }),
     }),
   };
   const list: unknown[] = [
@@ -101,7 +109,17 @@ export function seeds(v: 3 | 4 | 5, clientId: string): Buffer[] {
     { cmd: "pingreq" },
     { cmd: "disconnect", ...(v5 ? { reasonCode: 0, properties: { sessionExpiryInterval: 0 } } : {}) },
   ];
-  if (v5) list.push({ cmd: "auth", reasonCode: 0x18, properties: { authenticationMethod: "m" } });
+  if (v5) {
+    const data = Buffer.from(
+      "c=biws,r=fzNonceAAAAAAAAAAAAAAAAAAAAAAAA,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+    );
+    list.push({
+      cmd: "auth",
+      reasonCode: 0x18,
+      properties: { authenticationMethod: method, authenticationData: data },
+    });
+    list.push({ cmd: "auth", reasonCode: 0x19, properties: { authenticationMethod: method } });
+  }
   return list.map((p) => gen(p, v));
 }
 
@@ -153,7 +171,7 @@ function _mutate(b: Buffer, r: () => number): Buffer {
 export function makeCase(seed: number): FuzzCase {
   const r = rng(seed);
   const version = ([3, 4, 5] as const)[Math.floor(r() * 3)]!;
-  const s = seeds(version, `fz${seed}`);
+  const s = seeds(version, `fz${seed}`, r() < 0.3);
   const parts: Buffer[] = [r() < 0.15 ? _mutate(s[0]!, r) : s[0]!];
   const n = 1 + Math.floor(r() * 8);
   // some cases mutate nearly every packet, some go deep into a session with one bad packet late
