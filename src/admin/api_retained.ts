@@ -1,19 +1,13 @@
-/**
- * Our additions for the dashboard, which NanoMQ's API lacks: the retained messages, and the
- * webhook's settings with its counters.
- */
+/** Ours, for the dashboard (NanoMQ's API has none): the retained messages. */
 import { isValidTopicFilter } from "../protocol/topic.ts";
+import { isValidUtf8 } from "../protocol/utf8.ts";
 import { ApiError, CODE, type Endpoint, ok, pageOf } from "./api_types.ts";
-
-const _utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** The payload as text when it is UTF-8, else base64, and which it is. */
 function _payload(p: Buffer): { payload: string; encoding: "plain" | "base64" } {
-  try {
-    return { payload: _utf8.decode(p), encoding: "plain" };
-  } catch {
-    return { payload: p.toString("base64"), encoding: "base64" };
-  }
+  return isValidUtf8(p)
+    ? { payload: p.toString("utf8"), encoding: "plain" }
+    : { payload: p.toString("base64"), encoding: "base64" };
 }
 
 /** The endpoints of this file. */
@@ -42,17 +36,6 @@ export const RETAINED_ENDPOINTS: Endpoint[] = [
         })),
         meta,
       });
-    },
-  },
-  {
-    method: "GET",
-    path: "webhook",
-    name: "get_webhook",
-    descr: "The webhook's settings (secrets masked) and counters; data is null without a webhook",
-    handler: (d) => {
-      const counters = d.webhook();
-      if (counters === null) return ok({ data: null });
-      return ok({ data: { ...(d.config().webhook as Record<string, unknown> | undefined), ...counters } });
     },
   },
 ];

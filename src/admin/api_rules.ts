@@ -1,7 +1,8 @@
 /**
  * The rule engine through the API (`/api/v4/rules`, NanoMQ's): list, show, create from
  * `{rawsql, actions: [{name, params}], description}`, change (`{"enabled": false}` too), delete.
- * A statement that does not parse is refused with the position of the fault.
+ * A statement that does not parse is refused with the position of the fault. And (ours, for the
+ * dashboard) the webhook's settings with its counters.
  */
 import { ApiError, CODE, type Endpoint, type Handler, jsonBody, ok, RuleRefusal } from "./api_types.ts";
 
@@ -60,6 +61,17 @@ export const RULE_ENDPOINTS: Endpoint[] = [
     handler: async (d, _req, [id]) => {
       await _refusals(d.rules.remove(_id(id)));
       return ok();
+    },
+  },
+  {
+    method: "GET",
+    path: "webhook",
+    name: "get_webhook",
+    descr: "Ours: the webhook's settings (secrets masked) and counters; data is null without a webhook",
+    handler: (d) => {
+      const counters = d.webhook();
+      if (counters === null) return ok({ data: null });
+      return ok({ data: { ...(d.config().webhook as Record<string, unknown> | undefined), ...counters } });
     },
   },
 ];

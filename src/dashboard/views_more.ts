@@ -1,6 +1,6 @@
 /** The pages about where data goes and how the broker is set up: retained, bridges, rules, webhook, configuration. */
 import { api, type Json } from "./api.ts";
-import { count, h, put, stat, table } from "./dom.ts";
+import { bytes, count, h, put, stat, table } from "./dom.ts";
 import type { Ctx, View } from "./view.ts";
 
 /** How often the retained list is read again (a gateway may keep 100,000 of them). */
@@ -112,6 +112,7 @@ function bridgeCard(ctx: Ctx, b: Json, rate: string): HTMLElement {
       stat("Forwarded", count(b.forwarded)),
       stat("Received", count(b.received)),
       stat("Dropped", count(b.dropped)),
+      stat("Saved by topic aliases", bytes(Math.max(0, b.aliasBytesSaved ?? 0))),
     ),
     table(["Server", "Forwards", "Subscriptions"], [[
       b.server,

@@ -7,7 +7,7 @@
 
 /** The built files by name, or why there are none. */
 export async function dashboardFiles(): Promise<Record<string, string> | string> {
-  if (typeof Bun === "undefined") {
+  if (_bun() === undefined) {
     return "the dashboard is built into the release (npm run build); from source it needs Bun (npm start)";
   }
   return await buildDashboard();
@@ -20,13 +20,14 @@ interface BunBuildApi {
     outputs: { path: string; text(): Promise<string> }[];
   }>;
 }
-declare const Bun: BunBuildApi | undefined;
+/** Bun's API when running under Bun (as bun_runtime.ts finds it). */
+const _bun = () => (globalThis as { Bun?: BunBuildApi }).Bun;
 
 /** Bundles src/dashboard/ for the browser with Bun's bundler; throws with the bundler's messages. */
 export async function buildDashboard(): Promise<Record<string, string>> {
   const { readFileSync } = await import("node:fs");
   const dir = new URL("../dashboard/", import.meta.url);
-  const r = await Bun!.build({
+  const r = await _bun()!.build({
     entrypoints: [new URL("app.ts", dir).pathname],
     target: "browser",
     minify: true,

@@ -68,10 +68,13 @@ export class Admission {
     }
     this.open++;
     l.open++;
-    return new CountedConnection(conn, () => {
-      this.open--;
-      l.open--;
-    });
+    return new CountedConnection(conn, this, l);
+  }
+
+  /** A connection `admit` let in through `l` has closed. */
+  closed(l: ListenerCount): void {
+    this.open--;
+    l.open--;
   }
 
   private _refuse(conn: Connection, name: Parameters<LimitLog["hit"]>[0], why: string): null {
@@ -106,19 +109,28 @@ export class Admission {
   }
 }
 
-/** A connection that gives its place back when it closes. */
-class CountedConnection extends ForwardingConnection {
-  constructor(conn: Connection, private readonly release: () => void) {
+/**
+ * A connection that gives its place back when it closes. It is its own handler object, as Link is:
+ * no closures per connection.
+ */
+class CountedConnection extends ForwardingConnection implements ConnectionHandlers {
+  private h: ConnectionHandlers | null = null;
+
+  constructor(conn: Connection, private readonly admission: Admission, private readonly l: ListenerCount) {
     super(conn);
   }
   override start(h: ConnectionHandlers): void {
-    this.conn.start({
-      onData: (chunk) => h.onData(chunk),
-      onDrain: () => h.onDrain(),
-      onClose: () => {
-        this.release();
-        h.onClose();
-      },
-    });
+    this.h = h;
+    this.conn.start(this);
+  }
+  onData(chunk: Buffer): void {
+    this.h!.onData(chunk);
+  }
+  onDrain(): void {
+    this.h!.onDrain();
+  }
+  onClose(): void {
+    this.admission.closed(this.l);
+    this.h!.onClose();
   }
 }

@@ -14,6 +14,9 @@ export interface TcpBroker {
   port: number;
   httpPort: number;
   pid: number;
+  /** Its configuration file, and the pid file `broker reload` / `broker stop` find it by. */
+  conf: string;
+  pidFile: string;
   log(): string;
   exited(): RunResult | null;
   stop(): Promise<RunResult>;
@@ -32,7 +35,8 @@ export async function startTcpBroker(extra = "", maxMs = 3_600_000 * 24): Promis
       `http_server { port = ${httpPort}, ip_addr = "127.0.0.1", auth_type = no_auth }\n` +
       `log.level = warn\n${extra}`,
   );
-  const p = run(bin, ["start", "--conf", conf], maxMs, { NANOMQ_PID_FILE: join(dir, "nanomq.pid") });
+  const pidFile = join(dir, "nanomq.pid");
+  const p = run(bin, ["start", "--conf", conf], maxMs, { NANOMQ_PID_FILE: pidFile });
   let exited: RunResult | null = null;
   void p.done.then((r) => (exited = r));
   await waitFor(
@@ -41,7 +45,16 @@ export async function startTcpBroker(extra = "", maxMs = 3_600_000 * 24): Promis
     "the broker",
   );
   if (exited !== null) throw new Error(`The broker did not start:\n${p.output()}`);
-  return { port, httpPort, pid: p.pid, log: p.output, exited: () => exited, stop: () => (p.kill(), p.done) };
+  return {
+    port,
+    httpPort,
+    pid: p.pid,
+    conf,
+    pidFile,
+    log: p.output,
+    exited: () => exited,
+    stop: () => (p.kill(), p.done),
+  };
 }
 
 /** The value of Prometheus sample `sample` ("name" or 'name{label="v"}'), -1 when absent. */
